@@ -1,0 +1,9 @@
+//! Privacy core: the only module that holds keys or sees personal data in clear.
+//!
+//! See `ARCHITECTURE.md` for the invariants this module keeps.
+
+pub mod keys;
+pub mod redact;
+
+pub use keys::{KeyPurpose, MasterKey, MasterKeyError};
+pub use redact::{EmailAddress, InvalidEmail, MessageBody};
