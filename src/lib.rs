@@ -2,4 +2,12 @@
 //!
 //! `ARCHITECTURE.md` beside the README has the code map and the invariants.
 
+pub mod cli;
+pub mod clock;
+pub mod config;
 pub mod privacy;
+pub mod staff;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

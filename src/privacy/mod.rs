@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the invariants this module keeps.
 
 pub mod keys;
+pub mod master_key;
 pub mod redact;
 
 pub use keys::{KeyPurpose, MasterKey, MasterKeyError};

@@ -1,0 +1,85 @@
+//! The HTTP layer: the route table, shared state, and the handlers by area.
+//!
+//! Handlers parse input into domain types, call the domain modules, and build responses.
+//! Nothing below `web/` knows about HTTP.
+
+pub mod api;
+pub mod auth;
+pub mod errors;
+pub mod health;
+pub mod middleware;
+pub mod setup;
+
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web::{self, ServiceConfig};
+
+use crate::clock::Clock;
+use crate::store::Store;
+use crate::telemetry::metrics::Metrics;
+
+/// What every handler may use. Cloned into each worker thread.
+pub struct AppState {
+    pub store: Store,
+    pub clock: Clock,
+    pub metrics: Metrics,
+    pub body_limit_bytes: usize,
+}
+
+/// The content security policy: scripts and styles only from Textline itself, nothing
+/// inline, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The one route table.
+pub fn routes(config: &mut ServiceConfig) {
+    config
+        .route("/healthz", web::get().to(health::alive))
+        .route("/readyz", web::get().to(health::ready))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/setup", web::get().to(setup::show_form))
+        .route("/setup", web::post().to(setup::create_first_admin))
+        .route("/static/setup.js", web::get().to(setup::script))
+        .route("/static/app.css", web::get().to(setup::stylesheet))
+        .service(
+            web::scope("/api/v1")
+                .route("/me", web::get().to(api::me))
+                .route("/users", web::get().to(api::list_users)),
+        )
+        .default_service(web::to(not_found));
+}
+
+/// Headers on every response.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
+}
+
+/// Body extractor limits, with errors in the one JSON shape.
+pub fn body_limits(config: &mut ServiceConfig, limit: usize) {
+    config
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                .error_handler(move |error, _| errors::json_error(error, limit)),
+        )
+        .app_data(
+            web::FormConfig::default()
+                .limit(limit)
+                .error_handler(move |error, _| errors::form_error(error, limit)),
+        )
+        .app_data(web::PayloadConfig::new(limit));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, errors::ApiError> {
+    Err(errors::ApiError::NotFound)
+}
