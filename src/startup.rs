@@ -113,6 +113,11 @@ impl Application {
         })
     }
 
+    /// The store the service runs on, for commands and tests that act beside it.
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
     pub fn report(&self) -> &StartupReport {
         &self.report
     }

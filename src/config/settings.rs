@@ -145,7 +145,7 @@ impl Settings {
 }
 
 impl DatabaseUrl {
-    fn parse(text: &str) -> Result<Self, ConfigError> {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
         if let Some(rest) = text
             .strip_prefix("sqlite://")
             .or_else(|| text.strip_prefix("sqlite:"))

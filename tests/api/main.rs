@@ -1,0 +1,13 @@
+//! Textline's HTTP and command-line tests, one binary so they share a build.
+
+mod auth;
+mod body_limits;
+mod cli;
+mod configuration;
+mod health;
+mod helpers;
+mod master_key;
+mod migrations;
+mod setup;
+mod shutdown;
+mod store;
