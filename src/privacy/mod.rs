@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the invariants this module keeps.
 
 pub mod keys;
+pub mod phone;
 pub mod redact;
 
 pub use keys::{KeyPurpose, MasterKey, MasterKeyError};
