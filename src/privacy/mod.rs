@@ -6,6 +6,7 @@ pub mod blind_index;
 pub mod keys;
 pub mod phone;
 pub mod redact;
+pub mod seal;
 
 pub use keys::{KeyPurpose, MasterKey, MasterKeyError};
 pub use redact::{EmailAddress, InvalidEmail, MessageBody};
