@@ -80,14 +80,20 @@ impl MasterKey {
         let decoded = if encoded.len() == 2 * KEY_LEN {
             hex::decode(encoded).map_err(|_| MasterKeyError::NotEncoded)?
         } else {
-            BASE64.decode(encoded).map_err(|_| MasterKeyError::NotEncoded)?
+            BASE64
+                .decode(encoded)
+                .map_err(|_| MasterKeyError::NotEncoded)?
         };
-        let bytes: [u8; KEY_LEN] =
-            decoded.as_slice().try_into().map_err(|_| MasterKeyError::WrongLength(decoded.len()))?;
+        let bytes: [u8; KEY_LEN] = decoded
+            .as_slice()
+            .try_into()
+            .map_err(|_| MasterKeyError::WrongLength(decoded.len()))?;
         if bytes.iter().all(|byte| *byte == 0) {
             return Err(MasterKeyError::Placeholder);
         }
-        Ok(Self { bytes: SecretBox::new(Box::new(bytes)) })
+        Ok(Self {
+            bytes: SecretBox::new(Box::new(bytes)),
+        })
     }
 
     /// The key in the form `parse` reads, for writing the key file once.
@@ -99,7 +105,8 @@ impl MasterKey {
     pub fn derive(&self, purpose: KeyPurpose) -> DerivedKey {
         let hkdf = Hkdf::<Sha256>::new(None, self.bytes.expose_secret());
         let bytes = SecretBox::init_with_mut(|okm: &mut [u8; KEY_LEN]| {
-            hkdf.expand(purpose.label(), okm).expect("32 bytes is a valid HKDF-SHA256 length");
+            hkdf.expand(purpose.label(), okm)
+                .expect("32 bytes is a valid HKDF-SHA256 length");
         });
         DerivedKey { bytes }
     }
@@ -114,7 +121,8 @@ impl MasterKey {
     /// A value stored in the database at first start; comparing it later tells whether the
     /// configured key is the one the data was written with.
     pub fn check_value(&self) -> Vec<u8> {
-        self.derive(KeyPurpose::KeyCheck).mac(b"textline master key check")
+        self.derive(KeyPurpose::KeyCheck)
+            .mac(b"textline master key check")
     }
 
     /// Whether `stored` is this key's check value, compared in constant time.
@@ -125,7 +133,9 @@ impl MasterKey {
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MasterKey").field("id", &self.id()).finish_non_exhaustive()
+        f.debug_struct("MasterKey")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
     }
 }
 
@@ -170,9 +180,18 @@ mod tests {
 
     #[test]
     fn short_and_placeholder_keys_are_refused() {
-        assert_eq!(MasterKey::parse("c2hvcnQ=").unwrap_err(), MasterKeyError::WrongLength(5));
-        assert_eq!(MasterKey::parse(&"00".repeat(32)).unwrap_err(), MasterKeyError::Placeholder);
-        assert_eq!(MasterKey::parse("not a key!").unwrap_err(), MasterKeyError::NotEncoded);
+        assert_eq!(
+            MasterKey::parse("c2hvcnQ=").unwrap_err(),
+            MasterKeyError::WrongLength(5)
+        );
+        assert_eq!(
+            MasterKey::parse(&"00".repeat(32)).unwrap_err(),
+            MasterKeyError::Placeholder
+        );
+        assert_eq!(
+            MasterKey::parse("not a key!").unwrap_err(),
+            MasterKeyError::NotEncoded
+        );
     }
 
     #[test]

@@ -84,7 +84,14 @@ mod tests {
 
     #[test]
     fn malformed_email_addresses_are_refused() {
-        for text in ["", "no-at-sign", "a@b", "a b@example.org", "@example.org", "a@.org"] {
+        for text in [
+            "",
+            "no-at-sign",
+            "a@b",
+            "a b@example.org",
+            "@example.org",
+            "a@.org",
+        ] {
             assert_eq!(EmailAddress::parse(text), Err(InvalidEmail), "{text}");
         }
     }
