@@ -28,14 +28,19 @@ pub struct InvalidBlindIndex;
 
 impl BlindIndexer {
     pub fn new(master: &MasterKey) -> Self {
-        Self { key: master.derive(KeyPurpose::BlindIndex) }
+        Self {
+            key: master.derive(KeyPurpose::BlindIndex),
+        }
     }
 
     /// The index of `number`'s normalised form. The kinds' normalised forms never overlap,
     /// so a short code and a sender id cannot share an index.
     pub fn index(&self, number: &PhoneNumber) -> BlindIndex {
         let mac = self.key.mac(number.expose().as_bytes());
-        let bytes = mac.as_slice().try_into().expect("HMAC-SHA256 output is 32 bytes");
+        let bytes = mac
+            .as_slice()
+            .try_into()
+            .expect("HMAC-SHA256 output is 32 bytes");
         BlindIndex(bytes)
     }
 }

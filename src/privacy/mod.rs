@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the invariants this module keeps.
 
+pub mod alias;
 pub mod blind_index;
 pub mod keys;
 pub mod phone;

@@ -134,11 +134,17 @@ impl PhoneNumber {
         if !acceptable {
             return Err(PhoneNumberError::InvalidForCountry);
         }
-        Ok(Self { kind: NumberKind::International, normalised })
+        Ok(Self {
+            kind: NumberKind::International,
+            normalised,
+        })
     }
 
     fn short_code(text: &str) -> Self {
-        Self { kind: NumberKind::ShortCode, normalised: text.to_owned() }
+        Self {
+            kind: NumberKind::ShortCode,
+            normalised: text.to_owned(),
+        }
     }
 
     fn sender_id(text: &str) -> Result<Self, PhoneNumberError> {
@@ -146,7 +152,10 @@ impl PhoneNumber {
         if !allowed || text.len() > MAX_SENDER_ID_LEN {
             return Err(PhoneNumberError::InvalidSenderId);
         }
-        Ok(Self { kind: NumberKind::Alphanumeric, normalised: text.to_owned() })
+        Ok(Self {
+            kind: NumberKind::Alphanumeric,
+            normalised: text.to_owned(),
+        })
     }
 }
 
@@ -189,8 +198,7 @@ fn check_input(input: &str) -> Result<&str, PhoneNumberError> {
 }
 
 fn parse_region(code: &str) -> Result<Region, PhoneNumberError> {
-    Region::from_str(&code.trim().to_ascii_uppercase())
-        .map_err(|_| PhoneNumberError::UnknownRegion)
+    Region::from_str(&code.trim().to_ascii_uppercase()).map_err(|_| PhoneNumberError::UnknownRegion)
 }
 
 fn is_short_code(text: &str) -> bool {
@@ -265,7 +273,10 @@ mod tests {
         let number = PhoneNumber::parse("ACME", Some("US")).unwrap();
         assert_eq!(number.kind(), NumberKind::Alphanumeric);
         assert_eq!(number.expose(), "ACME");
-        assert_eq!(PhoneNumber::parse("Acme Help 2", None).unwrap().expose(), "Acme Help 2");
+        assert_eq!(
+            PhoneNumber::parse("Acme Help 2", None).unwrap().expose(),
+            "Acme Help 2"
+        );
     }
 
     #[test]
@@ -283,10 +294,17 @@ mod tests {
             ("+-()", PhoneNumberError::NotANumber),
         ];
         for (input, expected) in cases {
-            assert_eq!(PhoneNumber::parse(input, Some("US")), Err(expected), "{input:?}");
+            assert_eq!(
+                PhoneNumber::parse(input, Some("US")),
+                Err(expected),
+                "{input:?}"
+            );
         }
         let long = "1".repeat(MAX_INPUT_LEN + 1);
-        assert_eq!(PhoneNumber::parse(&long, None), Err(PhoneNumberError::TooLong));
+        assert_eq!(
+            PhoneNumber::parse(&long, None),
+            Err(PhoneNumberError::TooLong)
+        );
     }
 
     #[test]
@@ -300,8 +318,14 @@ mod tests {
     fn provider_numbers_without_plus_are_read_as_e164() {
         let number = PhoneNumber::from_provider("14155550100").unwrap();
         assert_eq!(number.expose_e164(), Some("+14155550100"));
-        assert_eq!(PhoneNumber::from_provider("24365").unwrap().kind(), NumberKind::ShortCode);
-        assert_eq!(PhoneNumber::from_provider("+1 23"), Err(PhoneNumberError::InvalidForCountry));
+        assert_eq!(
+            PhoneNumber::from_provider("24365").unwrap().kind(),
+            NumberKind::ShortCode
+        );
+        assert_eq!(
+            PhoneNumber::from_provider("+1 23"),
+            Err(PhoneNumberError::InvalidForCountry)
+        );
     }
 
     #[test]

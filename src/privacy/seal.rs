@@ -88,19 +88,30 @@ impl DataKey {
     /// Decrypts a data key wrapped under `master`.
     pub fn unwrap(master: &MasterKey, wrapped: &WrappedDataKey) -> Result<Self, SealError> {
         if wrapped.key_id != master.id() {
-            return Err(SealError::UnknownMasterKey { key_id: wrapped.key_id.clone() });
+            return Err(SealError::UnknownMasterKey {
+                key_id: wrapped.key_id.clone(),
+            });
         }
         let wrapping = master.derive(KeyPurpose::DataKeyWrapping);
         let associated = wrapping_associated_data(&wrapped.key_id);
         let opened = open_bytes(wrapping.expose(), &wrapped.ciphertext, &associated)?;
 
-        let bytes: &[u8; KEY_LEN] = opened.as_slice().try_into().map_err(|_| SealError::Malformed)?;
-        Ok(Self { bytes: SecretBox::new(Box::new(*bytes)) })
+        let bytes: &[u8; KEY_LEN] = opened
+            .as_slice()
+            .try_into()
+            .map_err(|_| SealError::Malformed)?;
+        Ok(Self {
+            bytes: SecretBox::new(Box::new(*bytes)),
+        })
     }
 
     /// Encrypts `plaintext`, bound to `associated` (which is authenticated, not encrypted).
     pub fn seal(&self, plaintext: &[u8], associated: &[u8]) -> SealedField {
-        SealedField(seal_bytes(self.bytes.expose_secret(), plaintext, associated))
+        SealedField(seal_bytes(
+            self.bytes.expose_secret(),
+            plaintext,
+            associated,
+        ))
     }
 
     /// Decrypts a field sealed with this key and the same `associated` data.
@@ -143,13 +154,20 @@ impl fmt::Debug for SealedField {
 impl KeyRing {
     pub fn new(current: MasterKey) -> Self {
         let current_id = current.id();
-        Self { current, current_id, previous: None }
+        Self {
+            current,
+            current_id,
+            previous: None,
+        }
     }
 
     /// A ring for the time of a rotation: `previous` still opens data keys not yet rewrapped.
     pub fn with_previous(current: MasterKey, previous: MasterKey) -> Self {
         let previous_id = previous.id();
-        Self { previous: Some((previous, previous_id)), ..Self::new(current) }
+        Self {
+            previous: Some((previous, previous_id)),
+            ..Self::new(current)
+        }
     }
 
     pub fn current(&self) -> &MasterKey {
@@ -182,7 +200,9 @@ impl KeyRing {
         }
         match &self.previous {
             Some((previous, previous_id)) if previous_id == key_id => Ok(previous),
-            _ => Err(SealError::UnknownMasterKey { key_id: key_id.to_owned() }),
+            _ => Err(SealError::UnknownMasterKey {
+                key_id: key_id.to_owned(),
+            }),
         }
     }
 }
@@ -202,7 +222,13 @@ fn seal_bytes(key: &[u8; KEY_LEN], plaintext: &[u8], associated: &[u8]) -> Vec<u
     rand::rng().fill_bytes(&mut nonce);
     let aad = versioned(associated);
     let ciphertext = cipher(key)
-        .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .expect("XChaCha20-Poly1305 only refuses messages of 256 GiB or more");
 
     let mut sealed = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
@@ -226,7 +252,13 @@ fn open_bytes(
 
     let aad = versioned(associated);
     let plaintext = cipher(key)
-        .decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad: &aad })
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: &aad,
+            },
+        )
         .map_err(|_| SealError::Unauthentic)?;
     Ok(Zeroizing::new(plaintext))
 }
@@ -322,10 +354,21 @@ mod tests {
         let wrapped = DataKey::generate().wrap(&MasterKey::generate());
         let other = MasterKey::generate();
         let refused = DataKey::unwrap(&other, &wrapped).unwrap_err();
-        assert_eq!(refused, SealError::UnknownMasterKey { key_id: wrapped.key_id.clone() });
+        assert_eq!(
+            refused,
+            SealError::UnknownMasterKey {
+                key_id: wrapped.key_id.clone()
+            }
+        );
 
-        let relabelled = WrappedDataKey { key_id: other.id(), ..wrapped };
-        assert_eq!(DataKey::unwrap(&other, &relabelled).unwrap_err(), SealError::Unauthentic);
+        let relabelled = WrappedDataKey {
+            key_id: other.id(),
+            ..wrapped
+        };
+        assert_eq!(
+            DataKey::unwrap(&other, &relabelled).unwrap_err(),
+            SealError::Unauthentic
+        );
     }
 
     #[test]
@@ -348,7 +391,10 @@ mod tests {
         let rewrapped = rewrap(&old, &new, &key.wrap(&old)).unwrap();
 
         let unwrapped = DataKey::unwrap(&new, &rewrapped).unwrap();
-        assert_eq!(unwrapped.open(&sealed, ROW).unwrap().as_slice(), b"he took my passport");
+        assert_eq!(
+            unwrapped.open(&sealed, ROW).unwrap().as_slice(),
+            b"he took my passport"
+        );
         assert!(DataKey::unwrap(&old, &rewrapped).is_err());
         assert!(DataKey::unwrap(&MasterKey::generate(), &rewrapped).is_err());
     }
@@ -364,7 +410,10 @@ mod tests {
         assert!(!ring.is_current(&old_wrapped));
         let rewrapped = ring.rewrap(&old_wrapped).unwrap();
         assert!(ring.is_current(&rewrapped));
-        assert!(same_key(&DataKey::unwrap(ring.current(), &rewrapped).unwrap(), &key));
+        assert!(same_key(
+            &DataKey::unwrap(ring.current(), &rewrapped).unwrap(),
+            &key
+        ));
         assert!(ring.is_current(&ring.wrap(&key)));
     }
 
@@ -381,10 +430,21 @@ mod tests {
     fn empty_and_unknown_version_fields_are_malformed() {
         let key = DataKey::generate();
         let mut sealed = key.seal(b"", ROW).into_bytes();
-        assert_eq!(key.open(&SealedField::from_bytes(sealed.clone()), ROW).unwrap().len(), 0);
+        assert_eq!(
+            key.open(&SealedField::from_bytes(sealed.clone()), ROW)
+                .unwrap()
+                .len(),
+            0
+        );
         sealed[0] = 2;
-        assert_eq!(key.open(&SealedField::from_bytes(sealed), ROW), Err(SealError::Malformed));
-        assert_eq!(key.open(&SealedField::from_bytes(vec![]), ROW), Err(SealError::Malformed));
+        assert_eq!(
+            key.open(&SealedField::from_bytes(sealed), ROW),
+            Err(SealError::Malformed)
+        );
+        assert_eq!(
+            key.open(&SealedField::from_bytes(vec![]), ROW),
+            Err(SealError::Malformed)
+        );
     }
 
     #[test]
