@@ -2,8 +2,9 @@
 //!
 //! Each contact has its own random data key, stored wrapped (encrypted) under the master
 //! key. Erasing a contact destroys its wrapped key, which makes every field sealed with it
-//! unreadable, backups included. Rotating the master key rewraps the small data keys and
-//! leaves the sealed fields as they are.
+//! unreadable wherever no copy of the wrapped key remains. A database backup still holds
+//! one, readable with the master key of its time, until that master key is rotated away
+//! and destroyed. Rotating rewraps the small data keys and leaves sealed fields as they are.
 //!
 //! A sealed value is `version (1 byte) || nonce (24 bytes) || ciphertext and tag`. The
 //! version byte is authenticated with the caller's associated data, which binds a field to
