@@ -2,9 +2,13 @@
 //!
 //! See `ARCHITECTURE.md` for the invariants this module keeps.
 
+pub mod alias;
+pub mod blind_index;
 pub mod keys;
 pub mod master_key;
+pub mod phone;
 pub mod redact;
+pub mod seal;
 
 pub use keys::{KeyPurpose, MasterKey, MasterKeyError};
 pub use redact::{EmailAddress, InvalidEmail, MessageBody};
