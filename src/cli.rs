@@ -7,10 +7,14 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::contacts;
 use crate::privacy::EmailAddress;
+use crate::privacy::alias::Alias;
 use crate::privacy::master_key::KeyOrigin;
+use crate::retention;
 use crate::staff::{self, Role};
 use crate::startup::{Application, StartupReport};
 use crate::store::Store;
@@ -41,8 +45,35 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Act on a texter's record by alias.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Destroy what the retention policy says has expired.
+    Purge {
+        /// Only count what would be destroyed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Erase a texter's data for good, keeping only the record that stops future texts.
+    Erase {
+        /// The texter's alias, as staff see it (for example K7QF-29).
+        alias: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check that no audit entry was edited or deleted.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +109,11 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             add_user(settings, &email, role).await
         }
         Command::Token(TokenCommand::Create { email }) => create_token(settings, &email).await,
+        Command::Contacts(ContactsCommand::Erase { alias }) => {
+            erase_contact(settings, &alias).await
+        }
+        Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
+        Command::Purge { dry_run } => purge(settings, dry_run).await,
         Command::Version => {
             println!("textline {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -127,6 +163,52 @@ async fn create_token(settings: Settings, email: &str) -> anyhow::Result<()> {
     let token = staff::create_api_token(&store, &Clock::system(), &email).await?;
     println!("{}", token.expose_secret());
     eprintln!("This token is shown once. Store it in a password manager.");
+    store.close().await;
+    Ok(())
+}
+
+async fn erase_contact(settings: Settings, alias: &str) -> anyhow::Result<()> {
+    let alias = Alias::parse(alias).context("alias")?;
+    let store = open_store(&settings).await?;
+    store.migrate().await.context("apply migrations")?;
+    let erased = contacts::erase(&store, &Clock::system(), &alias, Actor::Operator).await?;
+    println!(
+        "erased {alias}: {} message bodies and {} notes destroyed, {} tickets closed",
+        erased.message_bodies, erased.notes, erased.tickets_closed
+    );
+    store.close().await;
+    Ok(())
+}
+
+async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    let report = audit::verify(&store).await?;
+    println!(
+        "audit chain intact: {} entries, {} to {}",
+        report.entries, report.first_id, report.last_id
+    );
+    store.close().await;
+    Ok(())
+}
+
+async fn purge(settings: Settings, dry_run: bool) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    store.migrate().await.context("apply migrations")?;
+    let report = retention::purge(&store, &Clock::system(), settings.retention, dry_run).await?;
+    let verb = if dry_run {
+        "would destroy"
+    } else {
+        "destroyed"
+    };
+    println!(
+        "{verb}: {} message bodies, {} notes (tickets closed over {} days ago), \
+         {} audit entries (over {} days old)",
+        report.message_bodies,
+        report.notes,
+        settings.retention.body_days,
+        report.audit_entries,
+        settings.retention.audit_days
+    );
     store.close().await;
     Ok(())
 }

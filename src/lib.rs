@@ -2,10 +2,14 @@
 //!
 //! `ARCHITECTURE.md` beside the README has the code map and the invariants.
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod contacts;
+pub mod jobs;
 pub mod privacy;
+pub mod retention;
 pub mod staff;
 pub mod startup;
 pub mod store;

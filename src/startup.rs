@@ -2,16 +2,19 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
 use secrecy::{ExposeSecret, SecretString};
+use tokio_cron_scheduler::JobScheduler;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::privacy::MasterKey;
+use crate::jobs::{self, JobContext};
 use crate::privacy::master_key::{self, KeyError, KeyOrigin};
+use crate::privacy::vault::Vault;
 use crate::staff::{self, StaffError};
 use crate::store::{Store, StoreError};
 use crate::telemetry::metrics::Metrics;
@@ -21,6 +24,7 @@ use crate::web::{self, AppState};
 pub struct Application {
     server: Server,
     store: Store,
+    scheduler: JobScheduler,
     report: StartupReport,
 }
 
@@ -50,6 +54,8 @@ pub enum StartupError {
     Key(#[from] KeyError),
     #[error("cannot prepare the first-admin link: {0}")]
     Setup(#[source] StaffError),
+    #[error("cannot start the job scheduler: {0}")]
+    Jobs(#[source] tokio_cron_scheduler::JobSchedulerError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -91,7 +97,15 @@ impl Application {
             let _ = public_url.set_port(Some(address.port()));
         }
         let key_id = key.id();
-        let server = serve(listener, &settings, store.clone(), clock, key)?;
+        let vault = Arc::new(Vault::new(key));
+        let scheduler = jobs::start(JobContext {
+            store: store.clone(),
+            clock: clock.clone(),
+            retention: settings.retention,
+        })
+        .await
+        .map_err(StartupError::Jobs)?;
+        let server = serve(listener, &settings, store.clone(), clock, vault)?;
 
         let base = public_url.as_str().trim_end_matches('/').to_owned();
         let report = StartupReport {
@@ -109,6 +123,7 @@ impl Application {
         Ok(Self {
             server,
             store,
+            scheduler,
             report,
         })
     }
@@ -124,8 +139,11 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT (or the server handle stops it), lets in-flight
     /// requests finish within the shutdown timeout, then closes the database.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let outcome = self.server.await;
+        if let Err(error) = self.scheduler.shutdown().await {
+            tracing::warn!(error = %error, "job scheduler did not stop cleanly");
+        }
         self.store.close().await;
         outcome
     }
@@ -141,18 +159,17 @@ fn serve(
     settings: &Settings,
     store: Store,
     clock: Clock,
-    key: MasterKey,
+    vault: Arc<Vault>,
 ) -> Result<Server, StartupError> {
     let limit = settings.body_limit_bytes;
     let state = actix_web::web::Data::new(AppState {
         store,
         clock,
+        vault,
         metrics: Metrics::new(),
         body_limit_bytes: limit,
+        allow_number_reveal: settings.allow_number_reveal,
     });
-    // TODO(#3): the master key is established and checked here but nothing seals with it
-    // yet; until the privacy core lands, no personal data is stored at all.
-    drop(key);
     let address = listener
         .local_addr()
         .map(|a| a.to_string())

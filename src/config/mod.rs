@@ -56,6 +56,12 @@ pub struct RawConfig {
     pub shutdown_timeout_secs: u64,
     /// Minutes a first-admin setup link stays valid.
     pub setup_link_minutes: u32,
+    /// Days after a ticket closes before its message bodies and notes are destroyed.
+    pub retention_body_days: u32,
+    /// Days an audit entry is kept.
+    pub retention_audit_days: u32,
+    /// Whether an admin may reveal a texter's number (with a reason, audited).
+    pub allow_number_reveal: bool,
 }
 
 impl Default for RawConfig {
@@ -74,6 +80,9 @@ impl Default for RawConfig {
             body_limit_bytes: 64 * 1024,
             shutdown_timeout_secs: 10,
             setup_link_minutes: 60,
+            retention_body_days: 90,
+            retention_audit_days: 730,
+            allow_number_reveal: false,
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub shutdown_timeout: Duration,
     pub setup_link_ttl: Duration,
+    pub retention: crate::retention::RetentionPolicy,
+    pub allow_number_reveal: bool,
 }
 
 /// Secret values that ship in examples and tutorials; production refuses them.
@@ -115,6 +117,11 @@ impl Settings {
                     raw.setup_link_minutes,
                 )?),
             ),
+            retention: crate::retention::RetentionPolicy {
+                body_days: check_positive("retention_body_days", raw.retention_body_days)?,
+                audit_days: check_positive("retention_audit_days", raw.retention_audit_days)?,
+            },
+            allow_number_reveal: raw.allow_number_reveal,
         };
         if environment == Environment::Production {
             settings.check_production(raw.public_url.is_some())?;

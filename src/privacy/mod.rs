@@ -9,6 +9,7 @@ pub mod master_key;
 pub mod phone;
 pub mod redact;
 pub mod seal;
+pub mod vault;
 
 pub use keys::{KeyPurpose, MasterKey, MasterKeyError};
 pub use redact::{EmailAddress, InvalidEmail, MessageBody};

@@ -4,8 +4,12 @@
 //! parameters, which both backends accept; the few statements that differ are written
 //! per backend in the same function, side by side, so the difference is visible.
 
+mod audit;
+mod contacts;
 mod keys;
+mod retention;
 mod staff;
+mod tx;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,8 +24,11 @@ use sqlx::sqlite::{
 
 use crate::config::DatabaseUrl;
 
+pub use contacts::{ContactRecord, ErasedCounts};
 pub use keys::StoredMasterKey;
 pub use staff::{CallerRecord, FirstAdminOutcome, UserRecord};
+pub use tx::StoreTx;
+pub(crate) use tx::on_tx;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -111,7 +118,10 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // Erased and purged fields are overwritten with zeros, not left in
+                    // free pages of the file.
+                    .pragma("secure_delete", "ON");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -187,6 +197,17 @@ impl Store {
             connections: pool.size(),
             idle: pool.num_idle()
         })
+    }
+
+    /// Moves SQLite's write-ahead log into the database file and empties it, so pages
+    /// overwritten by an erase leave no older copy in the log. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Waits for borrowed connections to return, then closes them all.

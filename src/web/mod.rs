@@ -14,7 +14,10 @@ use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web::{self, ServiceConfig};
 
+use std::sync::Arc;
+
 use crate::clock::Clock;
+use crate::privacy::vault::Vault;
 use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
 
@@ -22,8 +25,10 @@ use crate::telemetry::metrics::Metrics;
 pub struct AppState {
     pub store: Store,
     pub clock: Clock,
+    pub vault: Arc<Vault>,
     pub metrics: Metrics,
     pub body_limit_bytes: usize,
+    pub allow_number_reveal: bool,
 }
 
 /// The content security policy: scripts and styles only from Textline itself, nothing
@@ -44,8 +49,16 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/static/app.css", web::get().to(setup::stylesheet))
         .service(
             web::scope("/api/v1")
-                .route("/me", web::get().to(api::me))
-                .route("/users", web::get().to(api::list_users)),
+                .route("/me", web::get().to(api::staff::me))
+                .route("/users", web::get().to(api::staff::list_users))
+                .route(
+                    "/contacts/{alias}/erase",
+                    web::post().to(api::contacts::erase),
+                )
+                .route(
+                    "/contacts/{alias}/reveal",
+                    web::post().to(api::contacts::reveal),
+                ),
         )
         .default_service(web::to(not_found));
 }

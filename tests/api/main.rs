@@ -1,5 +1,6 @@
 //! Textline's HTTP and command-line tests, one binary so they share a build.
 
+mod audit;
 mod auth;
 mod body_limits;
 mod cli;

@@ -1,11 +1,11 @@
-//! The JSON API under `/api/v1`. Every handler names the role it requires in its signature.
+//! Staff accounts: who am I, and the list admins manage.
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::AppState;
-use super::auth::{AdminOnly, AnyStaff, Staff};
-use super::errors::ApiError;
+use crate::web::AppState;
+use crate::web::auth::{AdminOnly, AnyStaff, Staff};
+use crate::web::errors::ApiError;
 
 #[derive(Serialize)]
 struct Me {

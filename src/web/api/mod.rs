@@ -1,0 +1,4 @@
+//! The JSON API under `/api/v1`. Every handler names the role it requires in its signature.
+
+pub mod contacts;
+pub mod staff;
