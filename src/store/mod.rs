@@ -7,6 +7,7 @@
 mod audit;
 mod contacts;
 mod keys;
+mod outbox;
 mod retention;
 mod staff;
 mod tx;
@@ -26,6 +27,7 @@ use crate::config::DatabaseUrl;
 
 pub use contacts::{ContactRecord, ErasedCounts};
 pub use keys::StoredMasterKey;
+pub use outbox::{ClaimedText, NewOutboxText, OutboxRow};
 pub use staff::{CallerRecord, FirstAdminOutcome, UserRecord};
 pub use tx::StoreTx;
 pub(crate) use tx::on_tx;

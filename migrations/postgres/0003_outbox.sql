@@ -1,0 +1,38 @@
+-- The outbox: every text Textline sends, written in the transaction that caused it.
+-- Lane 0 (conversation) always goes before lane 1 (campaign).
+
+CREATE TABLE outbox (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    contact_id BIGINT NOT NULL REFERENCES contacts (id),
+    ticket_id BIGINT REFERENCES tickets (id),
+    message_id BIGINT REFERENCES messages (id),
+    campaign_id BIGINT,
+    channel TEXT NOT NULL,
+    lane BIGINT NOT NULL,
+    purpose TEXT NOT NULL,
+    unsolicited BOOLEAN NOT NULL,
+    sealed_body BYTEA,
+    -- The last text to an erased contact carries its own key and number, destroyed once sent.
+    own_key_id TEXT,
+    own_wrapped_key BYTEA,
+    own_sealed_number BYTEA,
+    segments BIGINT NOT NULL,
+    encoding TEXT NOT NULL,
+    status TEXT NOT NULL
+        CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'cancelled', 'unknown', 'expired')),
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    claimed_by TEXT,
+    claimed_at BIGINT,
+    provider_message_id TEXT,
+    delivery_status TEXT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    UNIQUE (campaign_id, contact_id)
+);
+
+CREATE INDEX outbox_due ON outbox (status, lane, next_attempt_at);
+CREATE INDEX outbox_contact ON outbox (contact_id, status);
+CREATE INDEX outbox_provider ON outbox (channel, provider_message_id);
