@@ -87,6 +87,21 @@ CREATE TABLE ticket_events (
 
 CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, id);
 
+-- Parts of a long text that the provider delivers one by one (Vonage), sealed, until all
+-- have arrived and are joined.
+CREATE TABLE inbound_parts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel TEXT NOT NULL,
+    contact_id BIGINT NOT NULL REFERENCES contacts (id),
+    reference TEXT NOT NULL,
+    part BIGINT NOT NULL,
+    total BIGINT NOT NULL,
+    provider_message_id TEXT NOT NULL,
+    sealed_body BYTEA NOT NULL,
+    received_at BIGINT NOT NULL,
+    UNIQUE (channel, contact_id, reference, part)
+);
+
 CREATE TABLE audit_log (
     id BIGINT PRIMARY KEY,
     at BIGINT NOT NULL,

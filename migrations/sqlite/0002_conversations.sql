@@ -87,6 +87,21 @@ CREATE TABLE ticket_events (
 
 CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, id);
 
+-- Parts of a long text that the provider delivers one by one (Vonage), sealed, until all
+-- have arrived and are joined.
+CREATE TABLE inbound_parts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    contact_id INTEGER NOT NULL REFERENCES contacts (id),
+    reference TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    provider_message_id TEXT NOT NULL,
+    sealed_body BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (channel, contact_id, reference, part)
+);
+
 CREATE TABLE audit_log (
     id INTEGER PRIMARY KEY,
     at INTEGER NOT NULL,

@@ -4,6 +4,7 @@
 //! without editing it. Loading only gathers values; `settings` checks them and turns them
 //! into typed [`Settings`], naming the key for every problem it finds.
 
+pub mod channels;
 mod settings;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,11 @@ pub struct RawConfig {
     pub retention_audit_days: u32,
     /// Whether an admin may reveal a texter's number (with a reason, audited).
     pub allow_number_reveal: bool,
+    /// Quick setup of one channel named `default`: `twilio`, `vonage` or `telnyx`, with
+    /// that provider's variables (`TWILIO_ACCOUNT_SID`, ...).
+    pub provider: Option<String>,
+    /// The channels, as `[[channels]]` tables.
+    pub channels: Vec<channels::RawChannel>,
 }
 
 impl Default for RawConfig {
@@ -83,6 +89,8 @@ impl Default for RawConfig {
             retention_body_days: 90,
             retention_audit_days: 730,
             allow_number_reveal: false,
+            provider: None,
+            channels: Vec::new(),
         }
     }
 }
@@ -112,8 +120,9 @@ pub fn load(
     file: Option<&Path>,
     environment: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Settings, ConfigError> {
-    let raw = gather(file, environment)?;
-    Settings::from_raw(raw)
+    let environment: Vec<(String, String)> = environment.into_iter().collect();
+    let raw = gather(file, environment.iter().cloned())?;
+    Settings::from_raw(raw, &environment)
 }
 
 fn gather(

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{ConfigError, RawConfig};
+use crate::channels::ChannelSet;
 use crate::privacy::MasterKey;
 use crate::privacy::master_key::KeyOrigin;
 
@@ -52,6 +53,7 @@ pub struct Settings {
     pub setup_link_ttl: Duration,
     pub retention: crate::retention::RetentionPolicy,
     pub allow_number_reveal: bool,
+    pub channels: ChannelSet,
 }
 
 /// Secret values that ship in examples and tutorials; production refuses them.
@@ -66,7 +68,10 @@ const PLACEHOLDER_SECRETS: &[&str] = &[
 ];
 
 impl Settings {
-    pub(super) fn from_raw(raw: RawConfig) -> Result<Self, ConfigError> {
+    pub(super) fn from_raw(
+        mut raw: RawConfig,
+        environment: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
         let environment = parse_environment(&raw.env)?;
         let listen: SocketAddr = raw.listen.parse().map_err(|_| {
             ConfigError::new("listen", format!("`{}` is not an address:port", raw.listen))
@@ -91,6 +96,17 @@ impl Settings {
             None => read_key_file(&master_key_file)?
                 .map(|key| (key, KeyOrigin::File(master_key_file.clone()))),
         };
+        let channels = match raw.provider.take() {
+            Some(_) if !raw.channels.is_empty() => {
+                return Err(ConfigError::new(
+                    "provider",
+                    "set either the quick-setup provider or [[channels]], not both",
+                ));
+            }
+            Some(provider) => vec![super::channels::quick_setup_channel(&provider, environment)],
+            None => std::mem::take(&mut raw.channels),
+        };
+        let channels = ChannelSet::from_raw(channels)?;
         let smtp_url = raw.smtp_url.clone();
         if let Some(url) = &smtp_url {
             check_smtp_url(url.expose_secret())?;
@@ -122,6 +138,7 @@ impl Settings {
                 audit_days: check_positive("retention_audit_days", raw.retention_audit_days)?,
             },
             allow_number_reveal: raw.allow_number_reveal,
+            channels,
         };
         if environment == Environment::Production {
             settings.check_production(raw.public_url.is_some())?;
@@ -146,6 +163,16 @@ impl Settings {
         }
         if let Some(url) = &self.smtp_url {
             check_url_password("smtp_url", url.expose_secret())?;
+        }
+        for channel in self.channels.iter() {
+            for (name, secret) in channel.secrets() {
+                if is_placeholder(secret.expose_secret()) {
+                    return Err(ConfigError::new(
+                        &format!("channels.{}.{name}", channel.name),
+                        "holds a placeholder secret; refusing in production",
+                    ));
+                }
+            }
         }
         Ok(())
     }

@@ -67,7 +67,8 @@ impl StoreTx {
         Ok(None)
     }
 
-    /// Inserts a new contact; `None` when the alias is taken (draw another and retry).
+    /// Inserts a new contact; `None` when its blind index or alias is already taken (look
+    /// the contact up again, or draw another alias).
     pub async fn insert_contact(
         &mut self,
         alias: &str,
@@ -79,7 +80,7 @@ impl StoreTx {
             sqlx::query_scalar(
                 "INSERT INTO contacts (alias, blind_index, key_id, wrapped_data_key, \
                  sealed_number, language, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (alias) DO NOTHING RETURNING id",
+                 ON CONFLICT DO NOTHING RETURNING id",
             )
             .bind(alias)
             .bind(sealed.blind_index.as_bytes().as_slice())
