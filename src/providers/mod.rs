@@ -9,7 +9,9 @@
 //! is deliberately absent from every type here: the parsers never copy it, so it is dropped
 //! the moment a webhook is read.
 
+pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 
 use std::fmt;
 use std::str::FromStr;
