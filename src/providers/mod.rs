@@ -319,6 +319,44 @@ mod tests {
     }
 
     #[test]
+    fn no_webhook_error_shows_the_body_or_the_number_it_was_fed() {
+        let hostile = "he took my passport +14155550123";
+        let encoded = "he+took+my+passport+%2B14155550123";
+        let twilio_form = parse_form(
+            format!(
+                "MessageSid=SM1&To=%2B1202&Body={encoded}&From={encoded}&MessageStatus={encoded}"
+            )
+            .as_bytes(),
+        );
+        let vonage_form = parse_form(
+            format!(
+                "messageId=1&msisdn=14155550123&to=1&text={encoded}&concat=true&\
+                     concat-ref=1&concat-total={encoded}&concat-part=1&status={encoded}"
+            )
+            .as_bytes(),
+        );
+        let mut errors = vec![
+            WebhookError::SignatureMissing,
+            WebhookError::SignatureInvalid,
+            WebhookError::Stale,
+            twilio::parse_inbound(&twilio_form).unwrap_err(),
+            twilio::parse_status(&twilio_form).unwrap_err(),
+            vonage::parse_inbound(&vonage_form).unwrap_err(),
+            vonage::parse_status(&vonage_form).unwrap_err(),
+            vonage::params_from_json(hostile.as_bytes()).unwrap_err(),
+            telnyx::parse_event(hostile.as_bytes()).unwrap_err(),
+        ];
+        let sender_error = twilio::parse_inbound(&parse_form(b"MessageSid=SM1&To=1&Body=x"));
+        errors.push(sender_error.unwrap_err());
+
+        for error in errors {
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains("passport"), "{shown}");
+            assert!(!shown.contains("4155550123"), "{shown}");
+        }
+    }
+
+    #[test]
     fn freshness_window_is_checked_both_ways() {
         assert_eq!(check_fresh(1_000, 1_300, 300, 300), Ok(()));
         assert_eq!(check_fresh(1_000, 700, 300, 300), Ok(()));

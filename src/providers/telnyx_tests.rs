@@ -121,8 +121,9 @@ fn public_keys_of_the_wrong_size_are_refused() {
     }
 }
 
-const RECEIVED: &str = r#"{"data":{"record_type":"event","id":"b301ed3f-1490-491f-995f-6e64e69674d4",
-  "event_type":"message.received","occurred_at":"2024-01-02T03:04:05.678+00:00",
+const RECEIVED: &str = r#"{"data":{"record_type":"event",
+  "id":"b301ed3f-1490-491f-995f-6e64e69674d4","event_type":"message.received",
+  "occurred_at":"2024-01-02T03:04:05.678+00:00",
   "payload":{"record_type":"message","direction":"inbound",
     "id":"40385f64-5717-4562-b3fc-2c963f66afa6","type":"SMS",
     "messaging_profile_id":"4000eba1-a0c0-4563-9925-b25e842a7cb6",
