@@ -3,12 +3,15 @@
 //! `ARCHITECTURE.md` beside the README has the code map and the invariants.
 
 pub mod audit;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod jobs;
+pub mod outbox;
 pub mod privacy;
+pub mod providers;
 pub mod retention;
 pub mod staff;
 pub mod startup;

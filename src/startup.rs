@@ -114,7 +114,7 @@ impl Application {
             migrations_applied,
             key_id,
             key_origin,
-            channels: vec!["default (simulator)".to_owned()],
+            channels: settings.channels.describe(),
             setup_link: setup_link.map(|code| {
                 SecretString::from(format!("{base}/setup#code={}", code.expose_secret()))
             }),

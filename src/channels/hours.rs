@@ -34,10 +34,18 @@ pub enum HoursError {
 }
 
 impl OpeningHours {
-    pub fn parse(timezone: &str, periods: &[String], holidays: &[String]) -> Result<Self, HoursError> {
-        let timezone: Tz =
-            timezone.parse().map_err(|_| HoursError::TimeZone(timezone.to_owned()))?;
-        let periods = periods.iter().map(|text| parse_period(text)).collect::<Result<_, _>>()?;
+    pub fn parse(
+        timezone: &str,
+        periods: &[String],
+        holidays: &[String],
+    ) -> Result<Self, HoursError> {
+        let timezone: Tz = timezone
+            .parse()
+            .map_err(|_| HoursError::TimeZone(timezone.to_owned()))?;
+        let periods = periods
+            .iter()
+            .map(|text| parse_period(text))
+            .collect::<Result<_, _>>()?;
         let holidays = holidays
             .iter()
             .map(|text| {
@@ -45,12 +53,20 @@ impl OpeningHours {
                     .map_err(|_| HoursError::Holiday(text.clone()))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { timezone, periods, holidays })
+        Ok(Self {
+            timezone,
+            periods,
+            holidays,
+        })
     }
 
     /// Always open, in UTC.
     pub fn always() -> Self {
-        Self { timezone: Tz::UTC, periods: Vec::new(), holidays: Vec::new() }
+        Self {
+            timezone: Tz::UTC,
+            periods: Vec::new(),
+            holidays: Vec::new(),
+        }
     }
 
     /// Whether someone is on shift at `at`.
@@ -106,7 +122,10 @@ fn parse_period(text: &str) -> Result<Period, HoursError> {
 }
 
 fn parse_weekday(text: &str) -> Option<u32> {
-    text.trim().parse::<Weekday>().ok().map(|day| day.num_days_from_monday())
+    text.trim()
+        .parse::<Weekday>()
+        .ok()
+        .map(|day| day.num_days_from_monday())
 }
 
 /// `24:00` closes at midnight.

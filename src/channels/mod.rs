@@ -62,7 +62,11 @@ pub struct ChannelSet {
 impl ChannelSet {
     /// Checks every channel and the references between them.
     pub fn from_raw(raw: Vec<RawChannel>) -> Result<Self, ConfigError> {
-        let raw = if raw.is_empty() { vec![simulator_default()] } else { raw };
+        let raw = if raw.is_empty() {
+            vec![simulator_default()]
+        } else {
+            raw
+        };
         let mut channels = BTreeMap::new();
         for channel in raw {
             let channel = Channel::from_raw(channel)?;
@@ -97,7 +101,9 @@ impl ChannelSet {
 
     /// `name (provider)` for each channel, for the startup report.
     pub fn describe(&self) -> Vec<String> {
-        self.iter().map(|channel| format!("{} ({})", channel.name, channel.provider)).collect()
+        self.iter()
+            .map(|channel| format!("{} ({})", channel.name, channel.provider))
+            .collect()
     }
 }
 
@@ -105,7 +111,10 @@ impl Channel {
     fn from_raw(raw: RawChannel) -> Result<Self, ConfigError> {
         let key = |field: &str| format!("channels.{}.{field}", raw.name);
         if raw.name.is_empty()
-            || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(ConfigError::new(
                 "channels.name",
@@ -113,15 +122,23 @@ impl Channel {
             ));
         }
         let provider = ProviderKind::from_str(&raw.provider).map_err(|_| {
-            ConfigError::new(&key("provider"), "must be twilio, vonage, telnyx or simulator")
+            ConfigError::new(
+                &key("provider"),
+                "must be twilio, vonage, telnyx or simulator",
+            )
         })?;
         let from = match (provider, raw.from.trim()) {
             (ProviderKind::Simulator, "") => "TEXTLINE".to_owned(),
             (_, "") => return Err(ConfigError::new(&key("from"), "the sender is required")),
             (_, from) => from.to_owned(),
         };
-        let sender_type = raw.sender_type.clone().unwrap_or_else(|| guess_sender_type(&from));
-        let rate_per_second = raw.rate_per_second.unwrap_or_else(|| default_rate(&sender_type));
+        let sender_type = raw
+            .sender_type
+            .clone()
+            .unwrap_or_else(|| guess_sender_type(&from));
+        let rate_per_second = raw
+            .rate_per_second
+            .unwrap_or_else(|| default_rate(&sender_type));
         if !(rate_per_second > 0.0 && rate_per_second <= 10_000.0) {
             return Err(ConfigError::new(&key("rate_per_second"), "must be above 0"));
         }
@@ -192,7 +209,11 @@ impl std::fmt::Debug for Credentials {
 }
 
 fn simulator_default() -> RawChannel {
-    RawChannel { name: "default".into(), provider: "simulator".into(), ..RawChannel::default() }
+    RawChannel {
+        name: "default".into(),
+        provider: "simulator".into(),
+        ..RawChannel::default()
+    }
 }
 
 /// Letters mean an alphanumeric sender id; 3 to 8 digits a short code; the rest long codes.
@@ -215,17 +236,25 @@ fn check_credentials(
 ) -> Result<(), ConfigError> {
     let missing = |field: &str| ConfigError::new(&key(field), "is required for this provider");
     let secret_set = |secret: &Option<SecretString>| {
-        secret.as_ref().is_some_and(|secret| !secret.expose_secret().is_empty())
+        secret
+            .as_ref()
+            .is_some_and(|secret| !secret.expose_secret().is_empty())
     };
     match provider {
         ProviderKind::Twilio => {
-            credentials.account_sid.as_ref().ok_or_else(|| missing("account_sid"))?;
+            credentials
+                .account_sid
+                .as_ref()
+                .ok_or_else(|| missing("account_sid"))?;
             if !secret_set(&credentials.auth_token) {
                 return Err(missing("auth_token"));
             }
         }
         ProviderKind::Vonage => {
-            credentials.api_key.as_ref().ok_or_else(|| missing("api_key"))?;
+            credentials
+                .api_key
+                .as_ref()
+                .ok_or_else(|| missing("api_key"))?;
             if !secret_set(&credentials.api_secret) {
                 return Err(missing("api_secret"));
             }
@@ -234,8 +263,14 @@ fn check_credentials(
             }
         }
         ProviderKind::Telnyx => {
-            credentials.api_key.as_ref().ok_or_else(|| missing("api_key"))?;
-            credentials.public_key.as_ref().ok_or_else(|| missing("public_key"))?;
+            credentials
+                .api_key
+                .as_ref()
+                .ok_or_else(|| missing("api_key"))?;
+            credentials
+                .public_key
+                .as_ref()
+                .ok_or_else(|| missing("public_key"))?;
         }
         ProviderKind::Simulator => {}
     }

@@ -49,12 +49,12 @@ pub struct RawChannel {
 }
 
 /// The provider variables of the quick setup, read from the given environment.
-pub(super) fn quick_setup_channel(
-    provider: &str,
-    environment: &[(String, String)],
-) -> RawChannel {
+pub(super) fn quick_setup_channel(provider: &str, environment: &[(String, String)]) -> RawChannel {
     let get = |name: &str| {
-        environment.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
+        environment
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
     };
     let secret = |name: &str| get(name).map(SecretString::from);
     let mut channel = RawChannel {

@@ -70,7 +70,7 @@ const PLACEHOLDER_SECRETS: &[&str] = &[
 impl Settings {
     pub(super) fn from_raw(
         mut raw: RawConfig,
-        environment: &[(String, String)],
+        variables: &[(String, String)],
     ) -> Result<Self, ConfigError> {
         let environment = parse_environment(&raw.env)?;
         let listen: SocketAddr = raw.listen.parse().map_err(|_| {
@@ -103,7 +103,7 @@ impl Settings {
                     "set either the quick-setup provider or [[channels]], not both",
                 ));
             }
-            Some(provider) => vec![super::channels::quick_setup_channel(&provider, environment)],
+            Some(provider) => vec![super::channels::quick_setup_channel(&provider, variables)],
             None => std::mem::take(&mut raw.channels),
         };
         let channels = ChannelSet::from_raw(channels)?;

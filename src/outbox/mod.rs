@@ -1,0 +1,3 @@
+pub mod pacing;
+pub mod retry;
+pub mod send;
