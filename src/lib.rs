@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod privacy;
+pub mod sms;
 pub mod staff;
 pub mod startup;
 pub mod store;
