@@ -2,6 +2,7 @@
 //!
 //! `ARCHITECTURE.md` beside the README has the code map and the invariants.
 
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
