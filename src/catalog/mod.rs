@@ -69,27 +69,6 @@ pub enum CatalogError {
     },
 }
 
-/// Texts longer than this are never a keyword, so they are not folded to find out.
-const MAX_KEYWORD_TEXT_BYTES: usize = 64;
-
-const EMBEDDED: [(Language, &str, &str); 3] = [
-    (
-        Language::En,
-        "messages/en.toml",
-        include_str!("../../messages/en.toml"),
-    ),
-    (
-        Language::Fr,
-        "messages/fr.toml",
-        include_str!("../../messages/fr.toml"),
-    ),
-    (
-        Language::Es,
-        "messages/es.toml",
-        include_str!("../../messages/es.toml"),
-    ),
-];
-
 impl Catalog {
     /// The catalog shipped in `messages/`, compiled into the binary.
     pub fn load_embedded() -> Result<Catalog, CatalogError> {
@@ -102,7 +81,8 @@ impl Catalog {
 
     /// A deployment's own catalog: the `<code>.toml` files in `dir` replace the shipped ones
     /// entirely. Other `.toml` names are refused so that a misnamed file is not ignored.
-    pub fn from_dir(dir: &Path) -> Result<Catalog, CatalogError> {
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Catalog, CatalogError> {
+        let dir = dir.as_ref();
         let mut entries = Vec::new();
         for path in language_files(dir)? {
             let language = language_of(&path)?;
@@ -237,6 +217,28 @@ impl<'a> RiskPhrases<'a> {
         })
     }
 }
+
+/// Texts longer than this are never a keyword, so they are not folded to find out.
+const MAX_KEYWORD_TEXT_BYTES: usize = 64;
+
+/// The shipped files, with the name problems report them under.
+const EMBEDDED: [(Language, &str, &str); 3] = [
+    (
+        Language::En,
+        "messages/en.toml",
+        include_str!("../../messages/en.toml"),
+    ),
+    (
+        Language::Fr,
+        "messages/fr.toml",
+        include_str!("../../messages/fr.toml"),
+    ),
+    (
+        Language::Es,
+        "messages/es.toml",
+        include_str!("../../messages/es.toml"),
+    ),
+];
 
 /// One language's file as read, kept whole so that [`check`] can report on all of it.
 #[derive(Debug, Clone)]
