@@ -3,6 +3,7 @@
 //! `ARCHITECTURE.md` beside the README has the code map and the invariants.
 
 pub mod audit;
+pub mod catalog;
 pub mod channels;
 pub mod cli;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod outbox;
 pub mod privacy;
 pub mod providers;
 pub mod retention;
+pub mod sms;
 pub mod staff;
 pub mod startup;
 pub mod store;
