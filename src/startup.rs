@@ -10,21 +10,43 @@ use actix_web::{App, HttpServer};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_cron_scheduler::JobScheduler;
 
-use crate::clock::Clock;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::catalog::{self, Catalog};
+use crate::channels::ChannelSet;
+use crate::clock::{Clock, Timestamp};
 use crate::config::Settings;
 use crate::jobs::{self, JobContext};
+use crate::live::LiveUpdates;
+use crate::outbox::send::ProviderClient;
+use crate::outbox::simulator::Simulator;
+use crate::outbox::worker::OutboxWorker;
 use crate::privacy::master_key::{self, KeyError, KeyOrigin};
 use crate::privacy::vault::Vault;
+use crate::providers::ProviderKind;
 use crate::staff::{self, StaffError};
 use crate::store::{Store, StoreError};
 use crate::telemetry::metrics::Metrics;
 use crate::web::{self, AppState};
+
+/// On a shared database, a send claimed longer ago than this is taken to be interrupted.
+const INTERRUPTED_AFTER: Duration = Duration::from_secs(120);
+
+/// How long the outbox gets at shutdown to finish the sends it started.
+const OUTBOX_DRAIN: Duration = Duration::from_secs(15);
 
 /// A service that is bound and ready to run.
 pub struct Application {
     server: Server,
     store: Store,
     scheduler: JobScheduler,
+    outbox: JoinSet<()>,
+    stop_outbox: watch::Sender<bool>,
+    simulator: Arc<Simulator>,
     report: StartupReport,
 }
 
@@ -54,6 +76,8 @@ pub enum StartupError {
     Key(#[from] KeyError),
     #[error("cannot prepare the first-admin link: {0}")]
     Setup(#[source] StaffError),
+    #[error("the message catalog has problems (run `textline messages check`): {0}")]
+    Catalog(String),
     #[error("cannot start the job scheduler: {0}")]
     Jobs(#[source] tokio_cron_scheduler::JobSchedulerError),
     #[error("cannot listen on {address}: {source}")]
@@ -68,6 +92,7 @@ impl Application {
     /// listener (port 0 picks a free port, for tests).
     pub async fn build(mut settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         create_data_dir(&settings.data_dir)?;
+        let catalog = load_catalog()?;
         let store = Store::connect(&settings.database_url, settings.database_max_connections)
             .await
             .map_err(StartupError::Store)?;
@@ -105,7 +130,44 @@ impl Application {
         })
         .await
         .map_err(StartupError::Jobs)?;
-        let server = serve(listener, &settings, store.clone(), clock, vault)?;
+        let simulator = Arc::new(Simulator::new());
+        let state = AppState {
+            simulator: simulator.clone(),
+            store: store.clone(),
+            clock,
+            vault,
+            catalog: Arc::new(catalog),
+            channels: Arc::new(std::mem::take(&mut settings.channels)),
+            metrics: Metrics::new(),
+            live: LiveUpdates::new(),
+            outbox_wakeup: Arc::new(Notify::new()),
+            public_url: public_url.as_str().trim_end_matches('/').to_owned(),
+            body_limit_bytes: settings.body_limit_bytes,
+            allow_number_reveal: settings.allow_number_reveal,
+        };
+        let channels = state.channels.describe();
+        let worker = OutboxWorker::new(
+            store.clone(),
+            state.vault.clone(),
+            state.clock.clone(),
+            state.channels.clone(),
+            provider_clients(&state.channels, &simulator)?,
+            state.outbox_wakeup.clone(),
+            state.public_url.clone(),
+        );
+        let interrupted_before = match store.backend_name() {
+            // One node: anything still `sending` was cut off by the last stop.
+            "sqlite" => state.clock.now().plus(Duration::from_secs(1)),
+            // Several nodes may share the database: only sends stuck for minutes count.
+            _ => Timestamp(state.clock.now().millis() - INTERRUPTED_AFTER.as_millis() as i64),
+        };
+        worker
+            .reconcile_interrupted(interrupted_before)
+            .await
+            .map_err(StartupError::Store)?;
+        let (stop_outbox, stop_receiver) = watch::channel(false);
+        let outbox = worker.spawn(stop_receiver);
+        let server = serve(listener, &settings, state)?;
 
         let base = public_url.as_str().trim_end_matches('/').to_owned();
         let report = StartupReport {
@@ -114,7 +176,7 @@ impl Application {
             migrations_applied,
             key_id,
             key_origin,
-            channels: settings.channels.describe(),
+            channels,
             setup_link: setup_link.map(|code| {
                 SecretString::from(format!("{base}/setup#code={}", code.expose_secret()))
             }),
@@ -124,6 +186,9 @@ impl Application {
             server,
             store,
             scheduler,
+            outbox,
+            stop_outbox,
+            simulator,
             report,
         })
     }
@@ -141,11 +206,23 @@ impl Application {
     /// requests finish within the shutdown timeout, then closes the database.
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let outcome = self.server.await;
+        let _ = self.stop_outbox.send(true);
+        let drained = tokio::time::timeout(OUTBOX_DRAIN, async {
+            while self.outbox.join_next().await.is_some() {}
+        });
+        if drained.await.is_err() {
+            tracing::warn!("outbox sends still running at shutdown; they will be reconciled");
+        }
         if let Err(error) = self.scheduler.shutdown().await {
             tracing::warn!(error = %error, "job scheduler did not stop cleanly");
         }
         self.store.close().await;
         outcome
+    }
+
+    /// The simulator's delivered texts, for the phone simulator.
+    pub fn simulator(&self) -> Arc<Simulator> {
+        self.simulator.clone()
     }
 
     /// A handle that can stop the server, for tests.
@@ -157,19 +234,10 @@ impl Application {
 fn serve(
     listener: TcpListener,
     settings: &Settings,
-    store: Store,
-    clock: Clock,
-    vault: Arc<Vault>,
+    state: AppState,
 ) -> Result<Server, StartupError> {
     let limit = settings.body_limit_bytes;
-    let state = actix_web::web::Data::new(AppState {
-        store,
-        clock,
-        vault,
-        metrics: Metrics::new(),
-        body_limit_bytes: limit,
-        allow_number_reveal: settings.allow_number_reveal,
-    });
+    let state = actix_web::web::Data::new(state);
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -187,6 +255,37 @@ fn serve(
     .map_err(|source| StartupError::Bind { address, source })?
     .run();
     Ok(server)
+}
+
+/// A send client for each channel.
+fn provider_clients(
+    channels: &ChannelSet,
+    simulator: &Arc<Simulator>,
+) -> Result<HashMap<String, Arc<dyn ProviderClient>>, StartupError> {
+    let mut clients: HashMap<String, Arc<dyn ProviderClient>> = HashMap::new();
+    for channel in channels.iter() {
+        let client: Arc<dyn ProviderClient> = match channel.provider {
+            ProviderKind::Simulator => simulator.clone(),
+            other => return Err(StartupError::Catalog(format!("no client for {other}"))),
+        };
+        clients.insert(channel.name.clone(), client);
+    }
+    Ok(clients)
+}
+
+/// The embedded catalog, refused if `catalog::check` finds any problem: a missing
+/// discreet form or placeholder would otherwise surface only when a texter needs it.
+fn load_catalog() -> Result<Catalog, StartupError> {
+    let catalog =
+        Catalog::load_embedded().map_err(|error| StartupError::Catalog(error.to_string()))?;
+    let problems = catalog::check(&catalog);
+    if let Some(first) = problems.first() {
+        return Err(StartupError::Catalog(format!(
+            "{} problem(s), first: {first}",
+            problems.len()
+        )));
+    }
+    Ok(catalog)
 }
 
 /// The data directory holds the database and the key file: owner access only.

@@ -11,6 +11,8 @@ CREATE TABLE outbox (
     lane BIGINT NOT NULL,
     purpose TEXT NOT NULL,
     unsolicited BOOLEAN NOT NULL,
+    -- 'standard' or 'discreet' for catalog texts, 'free' for what a caseworker wrote.
+    form TEXT NOT NULL,
     sealed_body BYTEA,
     -- The last text to an erased contact carries its own key and number, destroyed once sent.
     own_key_id TEXT,
@@ -27,6 +29,7 @@ CREATE TABLE outbox (
     claimed_at BIGINT,
     provider_message_id TEXT,
     delivery_status TEXT,
+    error_code TEXT,
     last_error TEXT,
     created_at BIGINT NOT NULL,
     finished_at BIGINT,

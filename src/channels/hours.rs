@@ -13,6 +13,7 @@ pub struct OpeningHours {
     pub timezone: Tz,
     periods: Vec<Period>,
     holidays: Vec<NaiveDate>,
+    written: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,10 @@ impl OpeningHours {
         let timezone: Tz = timezone
             .parse()
             .map_err(|_| HoursError::TimeZone(timezone.to_owned()))?;
+        let written = periods
+            .iter()
+            .map(|period| period.trim().to_owned())
+            .collect();
         let periods = periods
             .iter()
             .map(|text| parse_period(text))
@@ -57,7 +62,13 @@ impl OpeningHours {
             timezone,
             periods,
             holidays,
+            written,
         })
+    }
+
+    /// The hours as configured, for the out-of-hours reply.
+    pub fn describe(&self) -> String {
+        self.written.join(", ")
     }
 
     /// Always open, in UTC.
@@ -66,6 +77,7 @@ impl OpeningHours {
             timezone: Tz::UTC,
             periods: Vec::new(),
             holidays: Vec::new(),
+            written: Vec::new(),
         }
     }
 

@@ -169,6 +169,18 @@ impl StoreTx {
 }
 
 impl Store {
+    pub async fn find_contact_by_id(&self, id: i64) -> Result<Option<ContactRecord>, StoreError> {
+        let found = on_pool!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(found)
+    }
+
     pub async fn find_contact_by_alias(
         &self,
         alias: &str,
@@ -223,6 +235,35 @@ impl Store {
             .bind(contact_id)
             .bind(previous_key_id)
             .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+}
+
+impl StoreTx {
+    /// Gives an erased contact who texts again a new key, number seal and alias.
+    pub async fn revive_contact(
+        &mut self,
+        contact_id: i64,
+        alias: &str,
+        sealed: &SealedContact,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let updated = on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE contacts SET alias = $1, key_id = $2, wrapped_data_key = $3, \
+                 sealed_number = $4, erased_at = NULL, last_inbound_at = $5 \
+                 WHERE id = $6 AND NOT EXISTS (SELECT 1 FROM contacts WHERE alias = $1)",
+            )
+            .bind(alias)
+            .bind(&sealed.wrapped_key.key_id)
+            .bind(&sealed.wrapped_key.ciphertext)
+            .bind(sealed.sealed_number.as_bytes())
+            .bind(now.millis())
+            .bind(contact_id)
+            .execute(&mut *conn)
             .await?
             .rows_affected()
         });

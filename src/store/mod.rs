@@ -6,6 +6,7 @@
 
 mod audit;
 mod contacts;
+mod conversations;
 mod keys;
 mod outbox;
 mod retention;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{
 use crate::config::DatabaseUrl;
 
 pub use contacts::{ContactRecord, ErasedCounts};
+pub use conversations::{NewMessage, NewTicket, StoredPart, TicketRecord};
 pub use keys::StoredMasterKey;
 pub use outbox::{ClaimedText, NewOutboxText, OutboxRow};
 pub use staff::{CallerRecord, FirstAdminOutcome, UserRecord};

@@ -16,6 +16,7 @@ pub struct NewOutboxText {
     pub lane: i64,
     pub purpose: &'static str,
     pub unsolicited: bool,
+    pub form: &'static str,
     pub sealed_body: Vec<u8>,
     /// For a text that outlives its contact's key (the erase confirmation): its own key,
     /// and the number sealed with it.
@@ -37,6 +38,7 @@ pub struct ClaimedText {
     pub lane: i64,
     pub purpose: String,
     pub unsolicited: bool,
+    pub form: String,
     pub sealed_body: Option<Vec<u8>>,
     pub own_key_id: Option<String>,
     pub own_wrapped_key: Option<Vec<u8>>,
@@ -63,7 +65,7 @@ pub struct OutboxRow {
 }
 
 const CLAIMED_COLUMNS: &str = "id, contact_id, ticket_id, message_id, channel, lane, purpose, \
-    unsolicited, sealed_body, own_key_id, own_wrapped_key, own_sealed_number, segments, \
+    unsolicited, form, sealed_body, own_key_id, own_wrapped_key, own_sealed_number, segments, \
     attempts, expires_at, created_at";
 
 /// Destroys a finished row's sealed fields.
@@ -77,8 +79,8 @@ impl StoreTx {
                 "INSERT INTO outbox (contact_id, ticket_id, message_id, campaign_id, channel, \
                  lane, purpose, unsolicited, sealed_body, own_key_id, own_wrapped_key, \
                  own_sealed_number, segments, encoding, status, next_attempt_at, expires_at, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                 $14, 'queued', $15, $16, $15) RETURNING id",
+                 created_at, form) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 $13, $14, 'queued', $15, $16, $15, $17) RETURNING id",
             )
             .bind(text.contact_id)
             .bind(text.ticket_id)
@@ -96,6 +98,7 @@ impl StoreTx {
             .bind(text.encoding)
             .bind(text.not_before.millis())
             .bind(text.expires_at.map(Timestamp::millis))
+            .bind(text.form)
             .fetch_one(&mut *conn)
             .await?
         });
@@ -210,7 +213,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            if let Some(ticket_id) = text.ticket_id {
+            // Only a caseworker's reply answers the texter; automatic replies do not.
+            if let (Some(ticket_id), "reply") = (text.ticket_id, text.purpose.as_str()) {
                 sqlx::query("UPDATE tickets SET last_outbound_at = $1 WHERE id = $2")
                     .bind(now.millis())
                     .bind(ticket_id)
@@ -298,6 +302,22 @@ impl Store {
             .rows_affected()
         });
         Ok(marked)
+    }
+
+    /// Hands a queued text to another channel (failover), due at once.
+    pub async fn reroute(&self, id: i64, channel: &str, now: Timestamp) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET channel = $1, status = 'queued', next_attempt_at = $2, \
+                 claimed_by = NULL WHERE id = $3 AND status = 'sending'",
+            )
+            .bind(channel)
+            .bind(now.millis())
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Rows of the outbox, newest first, without bodies.

@@ -27,6 +27,13 @@ pub struct RouteTimingLabels {
     pub route: String,
 }
 
+/// Labels of a provider webhook: the provider and what became of it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    pub provider: String,
+    pub outcome: String,
+}
+
 /// The service's metrics. Cheap to clone; all clones feed the same registry.
 #[derive(Clone)]
 pub struct Metrics {
@@ -39,6 +46,7 @@ struct Inner {
     http_duration: Family<RouteTimingLabels, Histogram>,
     db_pool_connections: Gauge,
     db_pool_idle: Gauge,
+    webhooks: Family<WebhookLabels, Counter>,
 }
 
 impl Metrics {
@@ -70,6 +78,12 @@ impl Metrics {
             "Idle database connections",
             db_pool_idle.clone(),
         );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Provider webhooks by provider and outcome (stored, duplicate, refused reasons)",
+            webhooks.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -77,6 +91,7 @@ impl Metrics {
                 http_duration,
                 db_pool_connections,
                 db_pool_idle,
+                webhooks,
             }),
         }
     }
@@ -97,6 +112,14 @@ impl Metrics {
             status,
         };
         self.inner.http_requests.get_or_create(&labels).inc();
+    }
+
+    pub fn record_webhook(&self, provider: &str, outcome: &str) {
+        let labels = WebhookLabels {
+            provider: provider.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.inner.webhooks.get_or_create(&labels).inc();
     }
 
     pub fn set_pool(&self, connections: u32, idle: usize) {

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod health;
 pub mod middleware;
 pub mod setup;
+pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -16,7 +17,13 @@ use actix_web::web::{self, ServiceConfig};
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
+use crate::catalog::Catalog;
+use crate::channels::ChannelSet;
 use crate::clock::Clock;
+use crate::live::LiveUpdates;
+use crate::outbox::simulator::Simulator;
 use crate::privacy::vault::Vault;
 use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
@@ -26,9 +33,18 @@ pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub vault: Arc<Vault>,
+    pub catalog: Arc<Catalog>,
+    pub channels: Arc<ChannelSet>,
     pub metrics: Metrics,
+    pub live: LiveUpdates,
+    /// Woken whenever a text is queued, so the outbox worker sends it at once.
+    pub outbox_wakeup: Arc<Notify>,
+    /// The externally visible base URL; webhook signatures are checked against it.
+    pub public_url: String,
     pub body_limit_bytes: usize,
     pub allow_number_reveal: bool,
+    /// The simulator channel's phones, for the simulator page.
+    pub simulator: Arc<Simulator>,
 }
 
 /// The content security policy: scripts and styles only from Textline itself, nothing
@@ -47,10 +63,26 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/setup", web::post().to(setup::create_first_admin))
         .route("/static/setup.js", web::get().to(setup::script))
         .route("/static/app.css", web::get().to(setup::stylesheet))
+        .route(
+            "/webhooks/{provider}/{channel}",
+            web::post().to(webhooks::receive_text),
+        )
+        .route(
+            "/webhooks/{provider}/{channel}/status",
+            web::post().to(webhooks::receive_status),
+        )
         .service(
             web::scope("/api/v1")
                 .route("/me", web::get().to(api::staff::me))
                 .route("/users", web::get().to(api::staff::list_users))
+                .route(
+                    "/simulator/messages",
+                    web::get().to(api::simulator::delivered),
+                )
+                .route(
+                    "/simulator/messages",
+                    web::post().to(api::simulator::text_in),
+                )
                 .route(
                     "/contacts/{alias}/erase",
                     web::post().to(api::contacts::erase),

@@ -84,7 +84,10 @@ pub async fn spawn_app_on(
             .map(|(name, value)| (name.to_string(), value.to_string())),
     );
     let settings = load_settings(&database.data_dir.path().join("textline.toml"), environment);
+    start(settings, database, master_key).await
+}
 
+async fn start(settings: Settings, database: TestDatabase, master_key: String) -> TestApp {
     let clock = Clock::manual(Timestamp(1_796_300_000_000));
     let application = Application::build(settings, clock.clone())
         .await
@@ -237,4 +240,79 @@ impl TestApp {
         let token = textline::staff::create_api_token(&self.store, &self.clock, &email).await;
         token.unwrap().expose_secret().to_owned()
     }
+}
+
+impl TestApp {
+    /// One number from a query on the test database, for assertions on stored state.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.database.url.starts_with("sqlite") {
+            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .unwrap()
+        } else {
+            let mut connection = sqlx::PgConnection::connect(&self.database.url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .unwrap()
+        }
+    }
+
+    /// Texts a line as a pretend texter through the simulator channel.
+    pub async fn text_from(&self, token: &str, from: &str, body: &str) -> serde_json::Value {
+        let response = self
+            .client
+            .post(self.url("/api/v1/simulator/messages"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "from": from, "body": body }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202, "simulated text accepted");
+        response.json().await.unwrap()
+    }
+
+    /// What the hotline has texted to simulated phones, waiting up to two seconds for at
+    /// least `count` texts.
+    pub async fn simulated_replies(&self, token: &str, count: usize) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let replies: Vec<serde_json::Value> = self
+                .get_with_token("/api/v1/simulator/messages", token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if replies.len() >= count || std::time::Instant::now() > deadline {
+                return replies;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Starts a service with a `textline.toml` of the given text and extra variables.
+pub async fn spawn_app_configured(config: &str, extra: &[(&str, &str)]) -> TestApp {
+    init_test_logs();
+    let database = TestDatabase::create().await;
+    let master_key = MasterKey::generate().encode();
+    let mut environment = database.environment();
+    environment.push(("TEXTLINE_MASTER_KEY".into(), master_key.clone()));
+    environment.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string())),
+    );
+    let file = database.data_dir.path().join("textline.toml");
+    std::fs::write(&file, config).expect("write config");
+    let settings = config::load(Some(&file), environment).expect("test settings are valid");
+    start(settings, database, master_key).await
 }

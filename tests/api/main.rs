@@ -11,4 +11,5 @@ mod master_key;
 mod migrations;
 mod setup;
 mod shutdown;
+mod simulator;
 mod store;
