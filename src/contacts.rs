@@ -46,7 +46,8 @@ pub async fn erase(
     let now = clock.now();
     let mut tx = store.begin().await?;
     let counts = tx.erase_contact(contact.id, now).await?;
-    tx.cancel_all_for_contact(contact.id, "contact erased", now).await?;
+    tx.cancel_all_for_contact(contact.id, "contact erased", now)
+        .await?;
     let entry = AuditEntry {
         actor,
         action: Action::ContactErased,

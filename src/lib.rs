@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod jobs;
+pub mod outbox;
 pub mod privacy;
 pub mod retention;
 pub mod staff;

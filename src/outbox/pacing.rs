@@ -37,7 +37,11 @@ impl Pacer {
         for _ in 0..segments.max(1) {
             self.limiter.until_ready().await;
         }
-        self.in_flight.clone().acquire_owned().await.expect("the pacer never closes its semaphore")
+        self.in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the pacer never closes its semaphore")
     }
 }
 

@@ -46,7 +46,10 @@ impl RetryPolicy {
             return NextStep::GiveUp;
         }
         let exponent = attempts.saturating_sub(1).min(16);
-        let backoff = self.first_delay.saturating_mul(1 << exponent).min(self.max_delay);
+        let backoff = self
+            .first_delay
+            .saturating_mul(1 << exponent)
+            .min(self.max_delay);
         let jittered = backoff.mul_f64(rand::rng().random_range(0.8..1.2));
         let delay = retry_after.map_or(jittered, |after| after.max(jittered));
         let next = now.plus(delay);
@@ -88,6 +91,9 @@ mod tests {
         let policy = RetryPolicy::default();
 
         assert_eq!(policy.next_step(8, None, NOW, None), NextStep::GiveUp);
-        assert_eq!(policy.next_step(1, None, NOW, Some(NOW.plus(Duration::from_secs(5)))), NextStep::GiveUp);
+        assert_eq!(
+            policy.next_step(1, None, NOW, Some(NOW.plus(Duration::from_secs(5)))),
+            NextStep::GiveUp
+        );
     }
 }

@@ -28,7 +28,10 @@ pub enum SendOutcome {
     Accepted { provider_message_id: String },
     /// Try again later: throttled (429, Twilio 20429), provider errors (5xx), timeouts,
     /// connection failures, queue overflow. `after` is the provider's `Retry-After`.
-    Retry { after: Option<Duration>, reason: String },
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
     /// Never retry: the number is invalid or unreachable, or the texter opted out at the
     /// provider (`opted_out`: Twilio 21610, Telnyx 40300).
     Permanent { reason: String, opted_out: bool },

@@ -264,12 +264,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if let Some(message_id) = text.message_id {
-                sqlx::query("UPDATE messages SET delivery_status = $1, error_code = $2 WHERE id = $3")
-                    .bind(status)
-                    .bind(reason)
-                    .bind(message_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE messages SET delivery_status = $1, error_code = $2 WHERE id = $3",
+                )
+                .bind(status)
+                .bind(reason)
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
         });

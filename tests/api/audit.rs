@@ -17,17 +17,30 @@ fn entry(subject: &str) -> AuditEntry {
 
 async fn append_five(app: &TestApp) {
     for n in 1..=5 {
-        app.store.append_audit(&entry(&format!("ticket:{n}")), Timestamp(n * 1_000)).await.unwrap();
+        app.store
+            .append_audit(&entry(&format!("ticket:{n}")), Timestamp(n * 1_000))
+            .await
+            .unwrap();
     }
 }
 
 async fn tamper(app: &TestApp, statement: &'static str) {
     if app.database.url.starts_with("sqlite") {
-        let mut connection = sqlx::SqliteConnection::connect(&app.database.url).await.unwrap();
-        sqlx::query(statement).execute(&mut connection).await.unwrap();
+        let mut connection = sqlx::SqliteConnection::connect(&app.database.url)
+            .await
+            .unwrap();
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .unwrap();
     } else {
-        let mut connection = sqlx::PgConnection::connect(&app.database.url).await.unwrap();
-        sqlx::query(statement).execute(&mut connection).await.unwrap();
+        let mut connection = sqlx::PgConnection::connect(&app.database.url)
+            .await
+            .unwrap();
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .unwrap();
     }
 }
 
@@ -52,9 +65,16 @@ async fn an_untouched_chain_verifies() {
 async fn an_edited_entry_is_detected() {
     let app = spawn_app().await;
     append_five(&app).await;
-    tamper(&app, "UPDATE audit_log SET subject = 'ticket:99' WHERE id = 3").await;
+    tamper(
+        &app,
+        "UPDATE audit_log SET subject = 'ticket:99' WHERE id = 3",
+    )
+    .await;
 
-    assert_eq!(broken(audit::verify(&app.store).await), ChainBreak::Edited { id: 3 });
+    assert_eq!(
+        broken(audit::verify(&app.store).await),
+        ChainBreak::Edited { id: 3 }
+    );
 }
 
 #[tokio::test]
@@ -63,7 +83,10 @@ async fn a_deleted_entry_is_detected() {
     append_five(&app).await;
     tamper(&app, "DELETE FROM audit_log WHERE id = 2").await;
 
-    assert_eq!(broken(audit::verify(&app.store).await), ChainBreak::Missing { after: 1, found: 3 });
+    assert_eq!(
+        broken(audit::verify(&app.store).await),
+        ChainBreak::Missing { after: 1, found: 3 }
+    );
 }
 
 #[tokio::test]
@@ -74,7 +97,10 @@ async fn a_deleted_newest_entry_is_detected() {
 
     assert_eq!(
         broken(audit::verify(&app.store).await),
-        ChainBreak::Truncated { found: 4, expected: 5 }
+        ChainBreak::Truncated {
+            found: 4,
+            expected: 5
+        }
     );
 }
 
@@ -96,7 +122,11 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
 
     let appends = (0..20).map(|n| {
         let store = app.store.clone();
-        async move { store.append_audit(&entry(&format!("ticket:{n}")), Timestamp(n)).await }
+        async move {
+            store
+                .append_audit(&entry(&format!("ticket:{n}")), Timestamp(n))
+                .await
+        }
     });
     for result in futures_util::future::join_all(appends).await {
         result.unwrap();

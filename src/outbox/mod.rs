@@ -1,0 +1,4 @@
+pub mod clients;
+pub mod pacing;
+pub mod retry;
+pub mod send;
