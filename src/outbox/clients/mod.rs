@@ -109,9 +109,14 @@ async fn execute(provider: &str, request: reqwest::RequestBuilder) -> Result<Rep
     })
 }
 
-/// A send that got no answer. It may still have reached the provider (a timeout after the
-/// request was written), so a retry can duplicate the text; the outbox caps attempts.
+/// A send that got no answer, or one that could not even be built. One with no answer may
+/// still have reached the provider (a timeout after the request was written), so a retry can
+/// duplicate the text; the outbox caps attempts.
 fn transport_failure(provider: &str, error: &reqwest::Error) -> SendOutcome {
+    if error.is_builder() {
+        let reason = format!("{provider}: the request could not be built from the channel");
+        return SendOutcome::Misconfigured { reason };
+    }
     let description = if error.is_timeout() {
         "no answer within the timeout"
     } else if error.is_connect() {

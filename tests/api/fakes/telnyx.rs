@@ -67,7 +67,7 @@ async fn create_message(
     }
     let text = match check_body(&body) {
         Ok(text) => text,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
 
     match recorder.take(text.clone()) {
@@ -95,14 +95,10 @@ async fn create_message(
 }
 
 /// A JSON body with `to` in +E.164 (or a short code), `from` and `text`.
-fn check_body(body: &[u8]) -> Result<ReceivedText, HttpResponse> {
+fn check_body(body: &[u8]) -> Result<ReceivedText, Box<HttpResponse>> {
+    let refuse = |code, title: &str, detail: &str| Err(Box::new(error(400, code, title, detail)));
     let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
-        return Err(error(
-            400,
-            10015,
-            "Bad Request",
-            "The body is not a JSON object.",
-        ));
+        return refuse(10015, "Bad Request", "The body is not a JSON object.");
     };
     let fields: BTreeMap<String, String> = object
         .iter()
@@ -114,17 +110,12 @@ fn check_body(body: &[u8]) -> Result<ReceivedText, HttpResponse> {
         present(&fields, "from"),
         present(&fields, "text"),
     ) else {
-        return Err(error(
-            400,
-            10004,
-            "Missing required parameter",
-            "to, from and text",
-        ));
+        return refuse(10004, "Missing required parameter", "to, from and text");
     };
     let digits = to.strip_prefix('+').unwrap_or(to);
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
         let detail = format!("The 'to' address {to} should be a single valid number.");
-        return Err(error(400, 40310, "Invalid 'to' address", &detail));
+        return refuse(40310, "Invalid 'to' address", &detail);
     }
 
     Ok(ReceivedText {

@@ -2,6 +2,7 @@
 //! form-encoded, HTTP Basic with the account SID and auth token, answering `201` with a
 //! message resource or an error body `{code, message, more_info, status}`.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
@@ -61,12 +62,12 @@ async fn create_message(
     recorder: web::Data<Recorder>,
 ) -> HttpResponse {
     if !is_authenticated(&request, &path, &account) {
-        return error(401, 20003, "Authenticate".to_owned());
+        return error(401, 20003, "Authenticate");
     }
     let fields = form_fields(&body);
     let text = match check_fields(fields) {
         Ok(text) => text,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
 
     match recorder.take(text.clone()) {
@@ -76,7 +77,7 @@ async fn create_message(
             created(&account.sid, &text)
         }
         FakeReply::TooManyRequests { retry_after } => {
-            let mut response = error(429, 20429, "Too Many Requests".to_owned());
+            let mut response = error(429, 20429, "Too Many Requests");
             if let Some(value) = retry_after {
                 response.headers_mut().insert(
                     actix_web::http::header::RETRY_AFTER,
@@ -87,8 +88,8 @@ async fn create_message(
             }
             response
         }
-        FakeReply::ServerError => error(500, 20500, "Internal Server Error".to_owned()),
-        FakeReply::Code { http_status, code } => error(http_status, code, message(code, &text)),
+        FakeReply::ServerError => error(500, 20500, "Internal Server Error"),
+        FakeReply::Code { http_status, code } => error(http_status, code, &message(code, &text)),
     }
 }
 
@@ -103,30 +104,21 @@ fn is_authenticated(request: &HttpRequest, path_sid: &str, account: &Account) ->
 }
 
 /// The checks Twilio makes before taking a text, with its codes.
-fn check_fields(
-    fields: std::collections::BTreeMap<String, String>,
-) -> Result<ReceivedText, HttpResponse> {
+fn check_fields(fields: BTreeMap<String, String>) -> Result<ReceivedText, Box<HttpResponse>> {
+    let refuse = |code, message: &str| Err(Box::new(error(400, code, message)));
     let Some(to) = present(&fields, "To") else {
-        return Err(error(
-            400,
-            21604,
-            "A 'To' phone number is required.".to_owned(),
-        ));
+        return refuse(21604, "A 'To' phone number is required.");
     };
     let Some(from) = present(&fields, "From") else {
-        return Err(error(
-            400,
-            21603,
-            "A 'From' phone number is required.".to_owned(),
-        ));
+        return refuse(21603, "A 'From' phone number is required.");
     };
     let Some(body) = present(&fields, "Body") else {
-        return Err(error(400, 21602, "Message body is required.".to_owned()));
+        return refuse(21602, "Message body is required.");
     };
     let to_is_e164 = to.len() > 1 && to[1..].chars().all(|c| c.is_ascii_digit());
     if !to.starts_with('+') || !to_is_e164 {
         let message = format!("The 'To' number {to} is not a valid phone number.");
-        return Err(error(400, 21211, message));
+        return refuse(21211, &message);
     }
 
     Ok(ReceivedText {
@@ -163,7 +155,7 @@ fn created(account_sid: &str, text: &ReceivedText) -> HttpResponse {
     }))
 }
 
-fn error(status: u16, code: u32, message: String) -> HttpResponse {
+fn error(status: u16, code: u32, message: &str) -> HttpResponse {
     let status = StatusCode::from_u16(status).expect("scripted status is an HTTP status");
     HttpResponse::build(status).json(json!({
         "code": code,

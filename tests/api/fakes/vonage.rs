@@ -63,7 +63,7 @@ async fn send_sms(
     }
     let text = match check_fields(fields) {
         Ok(text) => text,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
 
     match recorder.take(text.clone()) {
@@ -101,16 +101,16 @@ fn is_authenticated(
 }
 
 /// Status 2 for a missing parameter, 3 for a `to` that is not digits only.
-fn check_fields(fields: BTreeMap<String, String>) -> Result<ReceivedText, HttpResponse> {
+fn check_fields(fields: BTreeMap<String, String>) -> Result<ReceivedText, Box<HttpResponse>> {
     let (Some(to), Some(from), Some(body)) = (
         present(&fields, "to"),
         present(&fields, "from"),
         present(&fields, "text"),
     ) else {
-        return Err(refused(2, "Missing from, to or text param"));
+        return Err(Box::new(refused(2, "Missing from, to or text param")));
     };
     if !to.chars().all(|c| c.is_ascii_digit()) {
-        return Err(refused(3, &format!("Invalid to param: {to}")));
+        return Err(Box::new(refused(3, &format!("Invalid to param: {to}"))));
     }
 
     Ok(ReceivedText {
