@@ -17,7 +17,11 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::catalog::{self, Catalog};
-use crate::channels::ChannelSet;
+use crate::channels::{Channel, ChannelSet};
+use crate::outbox::clients::ClientError;
+use crate::outbox::clients::telnyx::{TelnyxClient, TelnyxConfig};
+use crate::outbox::clients::twilio::{TwilioClient, TwilioConfig};
+use crate::outbox::clients::vonage::{VonageClient, VonageConfig};
 use crate::clock::{Clock, Timestamp};
 use crate::config::Settings;
 use crate::jobs::{self, JobContext};
@@ -76,6 +80,8 @@ pub enum StartupError {
     Key(#[from] KeyError),
     #[error("cannot prepare the first-admin link: {0}")]
     Setup(#[source] StaffError),
+    #[error("channel {channel}: cannot build its provider client: {error}")]
+    Client { channel: String, error: ClientError },
     #[error("the message catalog has problems (run `textline messages check`): {0}")]
     Catalog(String),
     #[error("cannot start the job scheduler: {0}")]
@@ -264,13 +270,50 @@ fn provider_clients(
 ) -> Result<HashMap<String, Arc<dyn ProviderClient>>, StartupError> {
     let mut clients: HashMap<String, Arc<dyn ProviderClient>> = HashMap::new();
     for channel in channels.iter() {
-        let client: Arc<dyn ProviderClient> = match channel.provider {
-            ProviderKind::Simulator => simulator.clone(),
-            other => return Err(StartupError::Catalog(format!("no client for {other}"))),
-        };
+        let client = provider_client(channel, simulator)
+            .map_err(|error| StartupError::Client { channel: channel.name.clone(), error })?;
         clients.insert(channel.name.clone(), client);
     }
     Ok(clients)
+}
+
+fn provider_client(
+    channel: &Channel,
+    simulator: &Arc<Simulator>,
+) -> Result<Arc<dyn ProviderClient>, ClientError> {
+    let credentials = &channel.credentials;
+    let secret = |value: &Option<SecretString>| value.clone().unwrap_or_default();
+    let client: Arc<dyn ProviderClient> = match channel.provider {
+        ProviderKind::Simulator => simulator.clone(),
+        ProviderKind::Twilio => {
+            let mut config = TwilioConfig::new(
+                credentials.account_sid.clone().unwrap_or_default(),
+                secret(&credentials.auth_token),
+            );
+            if let Some(base) = &credentials.api_base {
+                config.base_url = base.clone();
+            }
+            Arc::new(TwilioClient::new(config)?)
+        }
+        ProviderKind::Vonage => {
+            let mut config = VonageConfig::new(
+                secret(&credentials.api_key).expose_secret().to_owned(),
+                secret(&credentials.api_secret),
+            );
+            if let Some(base) = &credentials.api_base {
+                config.base_url = base.clone();
+            }
+            Arc::new(VonageClient::new(config)?)
+        }
+        ProviderKind::Telnyx => {
+            let mut config = TelnyxConfig::new(secret(&credentials.api_key));
+            if let Some(base) = &credentials.api_base {
+                config.base_url = base.clone();
+            }
+            Arc::new(TelnyxClient::new(config)?)
+        }
+    };
+    Ok(client)
 }
 
 /// The embedded catalog, refused if `catalog::check` finds any problem: a missing

@@ -45,7 +45,7 @@ pub struct Channel {
 pub struct Credentials {
     pub account_sid: Option<String>,
     pub auth_token: Option<SecretString>,
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     pub api_secret: Option<SecretString>,
     pub signature_secret: Option<SecretString>,
     pub signature_method: Option<String>,
@@ -185,6 +185,7 @@ impl Channel {
         let credentials = &self.credentials;
         [
             ("auth_token", credentials.auth_token.as_ref()),
+            ("api_key", credentials.api_key.as_ref()),
             ("api_secret", credentials.api_secret.as_ref()),
             ("signature_secret", credentials.signature_secret.as_ref()),
         ]

@@ -40,7 +40,7 @@ pub struct RawChannel {
     pub provider_handles_opt_out: Option<bool>,
     pub account_sid: Option<String>,
     pub auth_token: Option<SecretString>,
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     pub api_secret: Option<SecretString>,
     pub signature_secret: Option<SecretString>,
     pub signature_method: Option<String>,
@@ -70,7 +70,7 @@ pub(super) fn quick_setup_channel(provider: &str, environment: &[(String, String
             channel.api_base = get("TWILIO_API_BASE");
         }
         "vonage" => {
-            channel.api_key = get("VONAGE_API_KEY");
+            channel.api_key = secret("VONAGE_API_KEY");
             channel.api_secret = secret("VONAGE_API_SECRET");
             channel.signature_secret = secret("VONAGE_SIGNATURE_SECRET");
             channel.signature_method = get("VONAGE_SIGNATURE_METHOD");
@@ -78,7 +78,7 @@ pub(super) fn quick_setup_channel(provider: &str, environment: &[(String, String
             channel.api_base = get("VONAGE_API_BASE");
         }
         "telnyx" => {
-            channel.api_key = get("TELNYX_API_KEY");
+            channel.api_key = secret("TELNYX_API_KEY");
             channel.public_key = get("TELNYX_PUBLIC_KEY");
             channel.from = get("TELNYX_FROM").unwrap_or_default();
             channel.api_base = get("TELNYX_API_BASE");

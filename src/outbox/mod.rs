@@ -2,6 +2,7 @@
 //! it, until the worker sends it at the channel's pace, through the gates that protect the
 //! texter (opt-out, erase, block, quiet hours, discreet-only).
 
+pub mod clients;
 pub mod pacing;
 pub mod quiet_hours;
 pub mod retry;
