@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod jobs;
+pub mod key_rotation;
 pub mod outbox;
 pub mod privacy;
 pub mod providers;

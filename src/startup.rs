@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::jobs::{self, JobContext};
 use crate::privacy::master_key::{self, KeyError, KeyOrigin};
+use crate::privacy::rotation::{self, RotationError, RotationFollower};
 use crate::privacy::vault::Vault;
 use crate::staff::{self, StaffError};
 use crate::store::{Store, StoreError};
@@ -26,6 +27,7 @@ pub struct Application {
     store: Store,
     scheduler: JobScheduler,
     report: StartupReport,
+    rotation: RotationFollower,
 }
 
 /// What the service did while starting, for the operator.
@@ -52,6 +54,8 @@ pub enum StartupError {
     Store(#[source] StoreError),
     #[error("{0}")]
     Key(#[from] KeyError),
+    #[error("{0}")]
+    Rotation(#[from] RotationError),
     #[error("cannot prepare the first-admin link: {0}")]
     Setup(#[source] StaffError),
     #[error("cannot start the job scheduler: {0}")]
@@ -98,6 +102,8 @@ impl Application {
         }
         let key_id = key.id();
         let vault = Arc::new(Vault::new(key));
+        rotation::follow_rotation(&store, &vault).await?;
+        let rotation = rotation::spawn_follower(store.clone(), vault.clone());
         let scheduler = jobs::start(JobContext {
             store: store.clone(),
             clock: clock.clone(),
@@ -125,6 +131,7 @@ impl Application {
             store,
             scheduler,
             report,
+            rotation,
         })
     }
 
@@ -137,10 +144,16 @@ impl Application {
         &self.report
     }
 
+    /// The service's keys, for tests that watch it follow a key rotation.
+    pub fn vault(&self) -> Arc<Vault> {
+        self.rotation.vault()
+    }
+
     /// Serves until SIGTERM or SIGINT (or the server handle stops it), lets in-flight
     /// requests finish within the shutdown timeout, then closes the database.
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let outcome = self.server.await;
+        self.rotation.stop().await;
         if let Err(error) = self.scheduler.shutdown().await {
             tracing::warn!(error = %error, "job scheduler did not stop cleanly");
         }

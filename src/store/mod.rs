@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 use crate::config::DatabaseUrl;
 
 pub use contacts::{ContactRecord, ErasedCounts};
-pub use keys::StoredMasterKey;
+pub use keys::{FinishOutcome, OutboxKey, RotatingMasterKey, StoredMasterKey};
 pub use outbox::{ClaimedText, NewOutboxText, OutboxRow};
 pub use staff::{CallerRecord, FirstAdminOutcome, UserRecord};
 pub use tx::StoreTx;
