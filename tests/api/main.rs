@@ -7,6 +7,7 @@ mod cli;
 mod configuration;
 mod health;
 mod helpers;
+mod key_rotation;
 mod master_key;
 mod migrations;
 mod setup;
