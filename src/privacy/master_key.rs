@@ -3,7 +3,8 @@
 //! The database records the id and check value of the key its data was written with.
 //! A new key is made only for a database that has none recorded; with existing data, a
 //! missing or different key stops the service instead of sealing new data under a key
-//! the old data does not open with.
+//! the old data does not open with. While a key rotation runs, its new key is accepted
+//! too; once it finishes, the old key is refused as retired.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
