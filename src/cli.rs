@@ -11,6 +11,7 @@ use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::contacts;
+use crate::key_rotation;
 use crate::privacy::EmailAddress;
 use crate::privacy::alias::Alias;
 use crate::privacy::master_key::KeyOrigin;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the master key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Destroy what the retention policy says has expired.
     Purge {
         /// Only count what would be destroyed.
@@ -68,6 +72,18 @@ pub enum ContactsCommand {
         /// The texter's alias, as staff see it (for example K7QF-29).
         alias: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Replace the master key while the service runs: re-wrap every texter's data key
+    /// under a new key, then retire the old one. Run it again to resume if it stops.
+    ///
+    /// With a key file, the new key is written to `<key file>.next` and replaces the key
+    /// file at the end. With TEXTLINE_MASTER_KEY, the new key is printed once: store it in
+    /// your secret manager, then run again with TEXTLINE_MASTER_KEY set to it to finish.
+    /// Afterwards, destroy every copy of the old key.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +129,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             erase_contact(settings, &alias).await
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
+        Command::Keys(KeysCommand::Rotate) => key_rotation::run(settings).await,
         Command::Purge { dry_run } => purge(settings, dry_run).await,
         Command::Version => {
             println!("textline {}", env!("CARGO_PKG_VERSION"));

@@ -11,6 +11,7 @@ pub mod config;
 pub mod contacts;
 pub mod inbound;
 pub mod jobs;
+pub mod key_rotation;
 pub mod live;
 pub mod outbox;
 pub mod privacy;

@@ -18,18 +18,19 @@ use tokio::task::JoinSet;
 
 use crate::catalog::{self, Catalog};
 use crate::channels::{Channel, ChannelSet};
-use crate::outbox::clients::ClientError;
-use crate::outbox::clients::telnyx::{TelnyxClient, TelnyxConfig};
-use crate::outbox::clients::twilio::{TwilioClient, TwilioConfig};
-use crate::outbox::clients::vonage::{VonageClient, VonageConfig};
 use crate::clock::{Clock, Timestamp};
 use crate::config::Settings;
 use crate::jobs::{self, JobContext};
 use crate::live::LiveUpdates;
+use crate::outbox::clients::ClientError;
+use crate::outbox::clients::telnyx::{TelnyxClient, TelnyxConfig};
+use crate::outbox::clients::twilio::{TwilioClient, TwilioConfig};
+use crate::outbox::clients::vonage::{VonageClient, VonageConfig};
 use crate::outbox::send::ProviderClient;
 use crate::outbox::simulator::Simulator;
 use crate::outbox::worker::OutboxWorker;
 use crate::privacy::master_key::{self, KeyError, KeyOrigin};
+use crate::privacy::rotation::{self, RotationError, RotationFollower};
 use crate::privacy::vault::Vault;
 use crate::providers::ProviderKind;
 use crate::staff::{self, StaffError};
@@ -52,6 +53,7 @@ pub struct Application {
     stop_outbox: watch::Sender<bool>,
     simulator: Arc<Simulator>,
     report: StartupReport,
+    rotation: RotationFollower,
 }
 
 /// What the service did while starting, for the operator.
@@ -78,6 +80,8 @@ pub enum StartupError {
     Store(#[source] StoreError),
     #[error("{0}")]
     Key(#[from] KeyError),
+    #[error("{0}")]
+    Rotation(#[from] RotationError),
     #[error("cannot prepare the first-admin link: {0}")]
     Setup(#[source] StaffError),
     #[error("channel {channel}: cannot build its provider client: {error}")]
@@ -129,6 +133,8 @@ impl Application {
         }
         let key_id = key.id();
         let vault = Arc::new(Vault::new(key));
+        rotation::follow_rotation(&store, &vault).await?;
+        let rotation = rotation::spawn_follower(store.clone(), vault.clone());
         let scheduler = jobs::start(JobContext {
             store: store.clone(),
             clock: clock.clone(),
@@ -196,6 +202,7 @@ impl Application {
             stop_outbox,
             simulator,
             report,
+            rotation,
         })
     }
 
@@ -206,6 +213,11 @@ impl Application {
 
     pub fn report(&self) -> &StartupReport {
         &self.report
+    }
+
+    /// The service's keys, for tests that watch it follow a key rotation.
+    pub fn vault(&self) -> Arc<Vault> {
+        self.rotation.vault()
     }
 
     /// Serves until SIGTERM or SIGINT (or the server handle stops it), lets in-flight
@@ -219,6 +231,7 @@ impl Application {
         if drained.await.is_err() {
             tracing::warn!("outbox sends still running at shutdown; they will be reconciled");
         }
+        self.rotation.stop().await;
         if let Err(error) = self.scheduler.shutdown().await {
             tracing::warn!(error = %error, "job scheduler did not stop cleanly");
         }
@@ -270,8 +283,10 @@ fn provider_clients(
 ) -> Result<HashMap<String, Arc<dyn ProviderClient>>, StartupError> {
     let mut clients: HashMap<String, Arc<dyn ProviderClient>> = HashMap::new();
     for channel in channels.iter() {
-        let client = provider_client(channel, simulator)
-            .map_err(|error| StartupError::Client { channel: channel.name.clone(), error })?;
+        let client = provider_client(channel, simulator).map_err(|error| StartupError::Client {
+            channel: channel.name.clone(),
+            error,
+        })?;
         clients.insert(channel.name.clone(), client);
     }
     Ok(clients)

@@ -79,13 +79,13 @@ impl ChannelSet {
             channels.insert(channel.name.clone(), channel);
         }
         for channel in channels.values() {
-            if let Some(fallback) = &channel.fallback {
-                if fallback == &channel.name || !channels.contains_key(fallback) {
-                    return Err(ConfigError::new(
-                        &format!("channels.{}.fallback", channel.name),
-                        format!("`{fallback}` is not another configured channel"),
-                    ));
-                }
+            if let Some(fallback) = &channel.fallback
+                && (fallback == &channel.name || !channels.contains_key(fallback))
+            {
+                return Err(ConfigError::new(
+                    &format!("channels.{}.fallback", channel.name),
+                    format!("`{fallback}` is not another configured channel"),
+                ));
             }
         }
         Ok(Self { channels })

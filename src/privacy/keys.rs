@@ -31,6 +31,8 @@ pub enum KeyPurpose {
     DataKeyWrapping,
     /// Names the key in stored records, so rotation can tell old from new.
     KeyId,
+    /// Seals the other master key of a running rotation, so a service holding one learns both.
+    KeyTransport,
 }
 
 impl KeyPurpose {
@@ -40,6 +42,7 @@ impl KeyPurpose {
             KeyPurpose::BlindIndex => b"textline/v1/blind-index",
             KeyPurpose::DataKeyWrapping => b"textline/v1/data-key-wrapping",
             KeyPurpose::KeyId => b"textline/v1/key-id",
+            KeyPurpose::KeyTransport => b"textline/v1/key-transport",
         }
     }
 }
@@ -99,6 +102,28 @@ impl MasterKey {
     /// The key in the form `parse` reads, for writing the key file once.
     pub fn encode(&self) -> String {
         BASE64.encode(self.bytes.expose_secret())
+    }
+
+    /// A second handle on the same key, for a vault or a rotation that needs its own.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            bytes: SecretBox::new(Box::new(*self.bytes.expose_secret())),
+        }
+    }
+
+    /// Takes raw key bytes, as opened from a sealed copy. Stays inside `privacy/`.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, MasterKeyError> {
+        let bytes: [u8; KEY_LEN] = bytes
+            .try_into()
+            .map_err(|_| MasterKeyError::WrongLength(bytes.len()))?;
+        Ok(Self {
+            bytes: SecretBox::new(Box::new(bytes)),
+        })
+    }
+
+    /// The raw key, to seal it for transport. Stays inside `privacy/`.
+    pub(crate) fn expose(&self) -> &[u8; KEY_LEN] {
+        self.bytes.expose_secret()
     }
 
     /// Derives the key for `purpose` with HKDF-SHA256.

@@ -3,7 +3,8 @@
 //! The database records the id and check value of the key its data was written with.
 //! A new key is made only for a database that has none recorded; with existing data, a
 //! missing or different key stops the service instead of sealing new data under a key
-//! the old data does not open with.
+//! the old data does not open with. While a key rotation runs, its new key is accepted
+//! too; once it finishes, the old key is refused as retired.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::MasterKey;
 use crate::clock::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredMasterKey};
 
 /// Where the master key in use came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,11 @@ pub enum KeyError {
          refusing to start"
     )]
     Wrong { given_id: String, stored_id: String },
+    #[error(
+        "master key {given_id} was retired by a key rotation; start with the current key \
+         ({stored_id}) and destroy every copy of the old one"
+    )]
+    Retired { given_id: String, stored_id: String },
     #[error("cannot write the new key file {}: {source}", path.display())]
     WriteFile {
         path: PathBuf,
@@ -58,12 +64,7 @@ pub async fn establish(
     let recorded = store.current_master_key().await?;
     match (configured, recorded) {
         (Some((key, origin)), Some(recorded)) => {
-            if !key.matches_check_value(&recorded.check_value) {
-                return Err(KeyError::Wrong {
-                    given_id: key.id(),
-                    stored_id: recorded.id,
-                });
-            }
+            check_configured_key(&key, recorded, store).await?;
             Ok((key, origin))
         }
         (Some((key, origin)), None) => {
@@ -78,7 +79,7 @@ pub async fn establish(
         }),
         (None, None) => {
             let key = MasterKey::generate();
-            write_new_key_file(key_file, &key).map_err(|source| KeyError::WriteFile {
+            write_key_file(key_file, &key).map_err(|source| KeyError::WriteFile {
                 path: key_file.to_owned(),
                 source,
             })?;
@@ -90,9 +91,36 @@ pub async fn establish(
     }
 }
 
+/// Accepts the recorded current key and, while a rotation runs, its new key too: the
+/// service learns the other one from the database (`privacy::rotation`).
+async fn check_configured_key(
+    key: &MasterKey,
+    recorded: StoredMasterKey,
+    store: &Store,
+) -> Result<(), KeyError> {
+    if key.matches_check_value(&recorded.check_value) {
+        return Ok(());
+    }
+    let rotating = store.rotating_master_key().await?;
+    if rotating.is_some_and(|next| key.matches_check_value(&next.check_value)) {
+        return Ok(());
+    }
+    let given_id = key.id();
+    if store.is_retired_master_key(&given_id).await? {
+        return Err(KeyError::Retired {
+            given_id,
+            stored_id: recorded.id,
+        });
+    }
+    Err(KeyError::Wrong {
+        given_id,
+        stored_id: recorded.id,
+    })
+}
+
 /// Writes the key readable by its owner only. Never overwrites: an existing file means a
 /// key that someone may still need.
-fn write_new_key_file(path: &Path, key: &MasterKey) -> std::io::Result<()> {
+pub(crate) fn write_key_file(path: &Path, key: &MasterKey) -> std::io::Result<()> {
     if let Some(parent) = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())

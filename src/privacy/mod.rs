@@ -8,6 +8,8 @@ pub mod keys;
 pub mod master_key;
 pub mod phone;
 pub mod redact;
+pub mod rotate;
+pub mod rotation;
 pub mod seal;
 pub mod vault;
 

@@ -68,6 +68,31 @@ pub fn rewrap(
     Ok(DataKey::unwrap(old, wrapped)?.wrap(new))
 }
 
+/// Seals master key `key` under a key derived from `carrier`, bound to both ids, so that
+/// whoever holds `carrier` learns `key` while a rotation runs.
+pub fn seal_master_key(carrier: &MasterKey, key: &MasterKey) -> Vec<u8> {
+    let transport = carrier.derive(KeyPurpose::KeyTransport);
+    let associated = transport_associated_data(&carrier.id(), &key.id());
+    seal_bytes(transport.expose(), key.expose(), &associated)
+}
+
+/// Opens a master key sealed by [`seal_master_key`] under `carrier`; `key_id` is the id the
+/// opened key must have.
+pub fn open_master_key(
+    carrier: &MasterKey,
+    key_id: &str,
+    sealed: &[u8],
+) -> Result<MasterKey, SealError> {
+    let transport = carrier.derive(KeyPurpose::KeyTransport);
+    let associated = transport_associated_data(&carrier.id(), key_id);
+    let opened = open_bytes(transport.expose(), sealed, &associated)?;
+    let key = MasterKey::from_bytes(&opened).map_err(|_| SealError::Malformed)?;
+    if key.id() != key_id {
+        return Err(SealError::Unauthentic);
+    }
+    Ok(key)
+}
+
 impl DataKey {
     /// Makes a new random data key, for a new contact.
     pub fn generate() -> Self {
@@ -175,6 +200,11 @@ impl KeyRing {
         &self.current
     }
 
+    /// The previous master key, while a rotation runs.
+    pub fn previous(&self) -> Option<&MasterKey> {
+        self.previous.as_ref().map(|(previous, _)| previous)
+    }
+
     /// Wraps a data key under the current master key.
     pub fn wrap(&self, key: &DataKey) -> WrappedDataKey {
         key.wrap(&self.current)
@@ -212,10 +242,22 @@ const FORMAT_VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 const WRAPPING_LABEL: &[u8] = b"textline/v1/wrapped-data-key/";
+const TRANSPORT_LABEL: &[u8] = b"textline/v1/sealed-master-key/";
 
 /// The wrapping label is fixed, so appending the key id keeps the encoding unambiguous.
 fn wrapping_associated_data(key_id: &str) -> Vec<u8> {
     [WRAPPING_LABEL, key_id.as_bytes()].concat()
+}
+
+/// Key ids have a fixed length, so joining them with a separator is unambiguous.
+fn transport_associated_data(carrier_id: &str, key_id: &str) -> Vec<u8> {
+    [
+        TRANSPORT_LABEL,
+        carrier_id.as_bytes(),
+        b"/",
+        key_id.as_bytes(),
+    ]
+    .concat()
 }
 
 fn seal_bytes(key: &[u8; KEY_LEN], plaintext: &[u8], associated: &[u8]) -> Vec<u8> {
@@ -425,6 +467,18 @@ mod tests {
         let refused = ring.unwrap(&wrapped).unwrap_err();
         assert!(matches!(refused, SealError::UnknownMasterKey { .. }));
         assert!(ring.rewrap(&wrapped).is_err());
+    }
+
+    #[test]
+    fn a_sealed_master_key_opens_under_its_carrier_only() {
+        let (carrier, key) = (MasterKey::generate(), MasterKey::generate());
+        let sealed = seal_master_key(&carrier, &key);
+
+        let opened = open_master_key(&carrier, &key.id(), &sealed).unwrap();
+
+        assert_eq!(opened.encode(), key.encode());
+        assert!(open_master_key(&MasterKey::generate(), &key.id(), &sealed).is_err());
+        assert!(open_master_key(&carrier, &carrier.id(), &sealed).is_err());
     }
 
     #[test]

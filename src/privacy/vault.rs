@@ -48,13 +48,8 @@ pub struct ContactKey(DataKey);
 
 impl Vault {
     pub fn new(master: MasterKey) -> Self {
-        let indexers = vec![BlindIndexer::new(&master)];
-        let keys = Keys {
-            ring: KeyRing::new(master),
-            indexers,
-        };
         Self {
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(Arc::new(Keys::single(master))),
         }
     }
 
@@ -72,15 +67,33 @@ impl Vault {
             ring: KeyRing::with_previous(current, previous),
             indexers,
         };
-        *self
-            .keys
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(keys);
+        self.replace(keys);
+    }
+
+    /// Forgets the previous key once a rotation is over: `current` alone wraps and opens.
+    pub fn end_rotation(&self, current: MasterKey) {
+        self.replace(Keys::single(current));
     }
 
     /// The id of the master key new data keys are wrapped under.
     pub fn current_key_id(&self) -> String {
         self.keys().ring.current().id()
+    }
+
+    /// The id of the master key still opening old data keys while a rotation runs.
+    pub fn previous_key_id(&self) -> Option<String> {
+        self.keys().ring.previous().map(MasterKey::id)
+    }
+
+    /// A copy of the loaded master key named `id`, for following a rotation.
+    pub(crate) fn master_key(&self, id: &str) -> Option<MasterKey> {
+        let keys = self.keys();
+        let current = Some(keys.ring.current());
+        [current, keys.ring.previous()]
+            .into_iter()
+            .flatten()
+            .find(|key| key.id() == id)
+            .map(MasterKey::duplicate)
     }
 
     /// The blind indexes a contact with this number may be stored under: the current key's
@@ -132,6 +145,23 @@ impl Vault {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Swaps the whole key set at once, so no caller sees half of a switch.
+    fn replace(&self, keys: Keys) {
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(keys);
+    }
+}
+
+impl Keys {
+    fn single(master: MasterKey) -> Self {
+        Self {
+            indexers: vec![BlindIndexer::new(&master)],
+            ring: KeyRing::new(master),
+        }
     }
 }
 

@@ -95,6 +95,31 @@ impl StoreTx {
         Ok(id)
     }
 
+    /// [`Store::store_rewrapped_contact`] inside a caller's transaction, for batches.
+    pub async fn store_rewrapped_contact(
+        &mut self,
+        contact_id: i64,
+        previous_key_id: &str,
+        wrapped: &WrappedDataKey,
+        blind_index: Option<&BlindIndex>,
+    ) -> Result<bool, StoreError> {
+        let updated = on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE contacts SET key_id = $1, wrapped_data_key = $2, \
+                 blind_index = COALESCE($3, blind_index) WHERE id = $4 AND key_id = $5",
+            )
+            .bind(&wrapped.key_id)
+            .bind(&wrapped.ciphertext)
+            .bind(blind_index.map(|index| index.as_bytes().to_vec()))
+            .bind(contact_id)
+            .bind(previous_key_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
     /// Sets or clears the campaign opt-out.
     pub async fn set_opted_out(
         &mut self,
@@ -224,21 +249,12 @@ impl Store {
         wrapped: &WrappedDataKey,
         blind_index: Option<&BlindIndex>,
     ) -> Result<bool, StoreError> {
-        let updated = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE contacts SET key_id = $1, wrapped_data_key = $2, \
-                 blind_index = COALESCE($3, blind_index) WHERE id = $4 AND key_id = $5",
-            )
-            .bind(&wrapped.key_id)
-            .bind(&wrapped.ciphertext)
-            .bind(blind_index.map(|index| index.as_bytes().to_vec()))
-            .bind(contact_id)
-            .bind(previous_key_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(updated == 1)
+        let mut tx = self.begin().await?;
+        let updated = tx
+            .store_rewrapped_contact(contact_id, previous_key_id, wrapped, blind_index)
+            .await?;
+        tx.commit().await?;
+        Ok(updated)
     }
 }
 

@@ -28,7 +28,7 @@ use crate::config::DatabaseUrl;
 
 pub use contacts::{ContactRecord, ErasedCounts};
 pub use conversations::{NewMessage, NewTicket, StoredPart, TicketRecord};
-pub use keys::StoredMasterKey;
+pub use keys::{FinishOutcome, OutboxKey, RotatingMasterKey, StoredMasterKey};
 pub use outbox::{ClaimedText, NewOutboxText, OutboxRow};
 pub use staff::{CallerRecord, FirstAdminOutcome, UserRecord};
 pub use tx::StoreTx;

@@ -316,3 +316,18 @@ pub async fn spawn_app_configured(config: &str, extra: &[(&str, &str)]) -> TestA
     let settings = config::load(Some(&file), environment).expect("test settings are valid");
     start(settings, database, master_key).await
 }
+
+impl TestApp {
+    /// Waits up to two seconds for a query to give `expected`, then returns what it gives.
+    /// For state the outbox worker writes after a send.
+    pub async fn eventually(&self, sql: &str, expected: i64) -> i64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let value = self.scalar(sql).await;
+            if value == expected || std::time::Instant::now() > deadline {
+                return value;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

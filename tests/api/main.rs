@@ -8,6 +8,7 @@ mod configuration;
 mod fakes;
 mod health;
 mod helpers;
+mod key_rotation;
 mod master_key;
 mod migrations;
 mod provider_clients;

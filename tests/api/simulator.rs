@@ -33,8 +33,9 @@ async fn a_first_text_opens_a_ticket_and_the_greeting_reaches_the_phone() {
             .contains("stop")
     );
     assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND purpose = 'first_contact'"
+        app.eventually(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND purpose = 'first_contact'",
+            1
         )
         .await,
         1
