@@ -138,8 +138,11 @@ async fn erase_destroys_the_texters_data_and_sends_one_last_text() {
     let replies = app.simulated_replies(&token, 2).await;
     assert_eq!(replies.len(), 2);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM outbox WHERE own_wrapped_key IS NOT NULL")
-            .await,
+        app.eventually(
+            "SELECT COUNT(*) FROM outbox WHERE own_wrapped_key IS NOT NULL",
+            0
+        )
+        .await,
         0
     );
     assert_eq!(
