@@ -422,10 +422,10 @@ fn check_gates(
     if text.expires_at.is_some_and(|expiry| expiry < now.millis()) {
         return Gate::Expire;
     }
-    if text.unsolicited {
-        if let Some(until) = super::quiet_hours::next_allowed(channel, now) {
-            return Gate::Wait(until);
-        }
+    if text.unsolicited
+        && let Some(until) = super::quiet_hours::next_allowed(channel, now)
+    {
+        return Gate::Wait(until);
     }
     Gate::Send
 }

@@ -16,3 +16,4 @@ mod setup;
 mod shutdown;
 mod simulator;
 mod store;
+mod webhooks;
