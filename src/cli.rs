@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::{self, Actor};
+use crate::catalog::{self, Catalog};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::contacts;
@@ -61,8 +62,22 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check the message catalog in messages/.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// Check every language has every text in both forms, with matching placeholders and no
+    /// revealing words in discreet forms; print each text's encoding and segment count.
+    Check {
+        /// Check this directory of catalog files instead of the built-in catalog.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +146,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
         Command::Keys(KeysCommand::Rotate) => key_rotation::run(settings).await,
         Command::Purge { dry_run } => purge(settings, dry_run).await,
+        Command::Messages(MessagesCommand::Check { dir }) => check_messages(dir.as_deref()),
         Command::Version => {
             println!("textline {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -227,6 +243,28 @@ async fn purge(settings: Settings, dry_run: bool) -> anyhow::Result<()> {
         settings.retention.audit_days
     );
     store.close().await;
+    Ok(())
+}
+
+fn check_messages(dir: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let catalog = match dir {
+        Some(dir) => Catalog::from_dir(dir).context("read the catalog")?,
+        None => Catalog::load_embedded().context("read the built-in catalog")?,
+    };
+    for report in catalog::segment_report(&catalog) {
+        println!("{report}");
+    }
+    let problems = catalog::check(&catalog);
+    for problem in &problems {
+        eprintln!("problem: {problem}");
+    }
+    if !problems.is_empty() {
+        bail!("{} problem(s) in the message catalog", problems.len());
+    }
+    println!(
+        "message catalog ok: {} languages",
+        catalog.languages().len()
+    );
     Ok(())
 }
 

@@ -115,3 +115,44 @@ fn every_command_has_help() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("Usage"));
     }
 }
+
+#[test]
+fn messages_check_passes_on_the_shipped_catalog_and_reports_segments() {
+    let output = Command::new(binary())
+        .args(["messages", "check"])
+        .output()
+        .unwrap();
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("GSM-7"));
+    assert!(stdout.contains("message catalog ok: 3 languages"));
+}
+
+#[test]
+fn messages_check_reports_a_broken_catalog_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/messages");
+    for language in ["en", "fr", "es"] {
+        let text = std::fs::read_to_string(format!("{shipped}/{language}.toml")).unwrap();
+        let text = if language == "fr" {
+            text.replace("{emergency_number}", "{urgence}")
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(format!("{language}.toml")), text).unwrap();
+    }
+
+    let output = Command::new(binary())
+        .args(["messages", "check", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("fr.toml"));
+}
