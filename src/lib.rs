@@ -22,4 +22,5 @@ pub mod staff;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tickets;
 pub mod web;

@@ -11,6 +11,7 @@ mod keys;
 mod outbox;
 mod retention;
 mod staff;
+mod tickets;
 mod tx;
 
 use std::path::Path;
@@ -31,6 +32,7 @@ pub use conversations::{NewMessage, NewTicket, StoredPart, TicketRecord};
 pub use keys::{FinishOutcome, OutboxKey, RotatingMasterKey, StoredMasterKey};
 pub use outbox::{ClaimedText, NewOutboxText, OutboxRow};
 pub use staff::{CallerRecord, FirstAdminOutcome, UserRecord};
+pub use tickets::{EventRow, MessageRow, NoteRow, QueueFilter, QueueRow, TicketDetail};
 pub use tx::StoreTx;
 pub(crate) use tx::on_tx;
 

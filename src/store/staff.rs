@@ -65,6 +65,16 @@ impl Store {
         Ok(user)
     }
 
+    pub async fn user_exists(&self, id: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND disabled_at IS NULL")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
     pub async fn count_users(&self) -> Result<i64, StoreError> {
         let count = on_pool!(self, |pool| {
             sqlx::query_scalar("SELECT COUNT(*) FROM users")

@@ -75,6 +75,19 @@ pub fn routes(config: &mut ServiceConfig) {
             web::scope("/api/v1")
                 .route("/me", web::get().to(api::staff::me))
                 .route("/users", web::get().to(api::staff::list_users))
+                .route("/tickets", web::get().to(api::tickets::list))
+                .route("/tickets/next", web::post().to(api::tickets::take_next))
+                .route("/tickets/{id}", web::get().to(api::tickets::show))
+                .route(
+                    "/tickets/{id}/messages",
+                    web::post().to(api::tickets::reply),
+                )
+                .route(
+                    "/tickets/{id}/notes",
+                    web::post().to(api::tickets::add_note),
+                )
+                .route("/tickets/{id}/assign", web::post().to(api::tickets::assign))
+                .route("/tickets/{id}/close", web::post().to(api::tickets::close))
                 .route(
                     "/simulator/messages",
                     web::get().to(api::simulator::delivered),

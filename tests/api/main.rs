@@ -16,4 +16,5 @@ mod setup;
 mod shutdown;
 mod simulator;
 mod store;
+mod tickets;
 mod webhooks;

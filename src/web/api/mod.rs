@@ -3,3 +3,4 @@
 pub mod contacts;
 pub mod simulator;
 pub mod staff;
+pub mod tickets;
