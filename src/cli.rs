@@ -322,6 +322,7 @@ fn print_report(report: &StartupReport) {
         }
     }
     println!("  channels:   {}", report.channels.join(", "));
+    println!("  email:      {}", report.email);
     if let Some(link) = &report.setup_link {
         println!();
         println!(

@@ -13,6 +13,7 @@ pub mod inbound;
 pub mod jobs;
 pub mod key_rotation;
 pub mod live;
+pub mod notify;
 pub mod outbox;
 pub mod privacy;
 pub mod providers;

@@ -22,6 +22,7 @@ use crate::clock::{Clock, Timestamp};
 use crate::config::Settings;
 use crate::jobs::{self, JobContext};
 use crate::live::LiveUpdates;
+use crate::notify::{MailError, Mailer};
 use crate::outbox::clients::ClientError;
 use crate::outbox::clients::telnyx::{TelnyxClient, TelnyxConfig};
 use crate::outbox::clients::twilio::{TwilioClient, TwilioConfig};
@@ -64,6 +65,7 @@ pub struct StartupReport {
     pub key_id: String,
     pub key_origin: KeyOrigin,
     pub channels: Vec<String>,
+    pub email: String,
     /// A first-admin link, present while no account exists. It carries a secret.
     pub setup_link: Option<SecretString>,
     pub setup_link_minutes: u64,
@@ -86,6 +88,8 @@ pub enum StartupError {
     Setup(#[source] StaffError),
     #[error("channel {channel}: cannot build its provider client: {error}")]
     Client { channel: String, error: ClientError },
+    #[error("{0}")]
+    Mail(#[source] MailError),
     #[error("the message catalog has problems (run `textline messages check`): {0}")]
     Catalog(String),
     #[error("cannot start the job scheduler: {0}")]
@@ -103,6 +107,7 @@ impl Application {
     pub async fn build(mut settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         create_data_dir(&settings.data_dir)?;
         let catalog = load_catalog()?;
+        let mailer = Mailer::from_url(settings.smtp_url.as_ref()).map_err(StartupError::Mail)?;
         let store = Store::connect(&settings.database_url, settings.database_max_connections)
             .await
             .map_err(StartupError::Store)?;
@@ -189,6 +194,7 @@ impl Application {
             key_id,
             key_origin,
             channels,
+            email: mailer.describe(),
             setup_link: setup_link.map(|code| {
                 SecretString::from(format!("{base}/setup#code={}", code.expose_secret()))
             }),
