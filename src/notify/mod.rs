@@ -142,8 +142,8 @@ fn build(from: &Mailbox, email: &StaffEmail) -> Result<Message, MailError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn no_url_means_the_console_and_a_url_means_smtp() {
+    #[tokio::test]
+    async fn no_url_means_the_console_and_a_url_means_smtp() {
         let smtp = SecretString::from("smtp://user:pw@mail.example.org:2525?tls=none".to_owned());
 
         assert!(matches!(Mailer::from_url(None).unwrap(), Mailer::Console));
