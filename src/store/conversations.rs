@@ -1,6 +1,7 @@
 //! Tickets, messages, ticket events and long-text parts, as the inbound pipeline writes
 //! them inside one transaction.
 
+use super::tx::BeginWrite;
 use super::{Pool, Store, StoreError, StoreTx, on_pool, on_tx};
 use crate::clock::Timestamp;
 
@@ -360,7 +361,7 @@ impl Store {
             Pool::Postgres(_) => "FOR UPDATE",
         };
         let contact = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let contact: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT contact_id FROM outbox WHERE channel = $1 AND provider_message_id = $2 \
                  {lock}"

@@ -1,6 +1,7 @@
 //! The outbox's storage: queueing in the caller's transaction, claiming due texts,
 //! and recording what became of each send.
 
+use super::tx::BeginWrite;
 use super::{Pool, Store, StoreError, StoreTx, on_pool, on_tx};
 use crate::clock::Timestamp;
 use crate::privacy::seal::WrappedDataKey;
@@ -192,7 +193,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE outbox SET status = 'sent', provider_message_id = $1, \
                  delivery_status = 'sent', finished_at = $2, {FORGET_SEALED}, \
@@ -256,7 +257,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE outbox SET status = $1, last_error = $2, finished_at = $3, \
                  {FORGET_SEALED} WHERE id = $4"

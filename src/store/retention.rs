@@ -1,5 +1,6 @@
 //! Finding and destroying what retention says has expired.
 
+use super::tx::BeginWrite;
 use super::{Store, StoreError, on_pool};
 use crate::clock::Timestamp;
 
@@ -36,7 +37,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(u64, u64), StoreError> {
         let counts = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let messages = sqlx::query(
                 "UPDATE messages SET sealed_body = NULL, body_destroyed_at = $2 \
                  WHERE sealed_body IS NOT NULL AND ticket_id IN \

@@ -1,5 +1,6 @@
 //! Staff accounts, API tokens and first-admin setup links.
 
+use super::tx::BeginWrite;
 use super::{Store, StoreError, on_pool};
 use crate::clock::Timestamp;
 
@@ -139,7 +140,7 @@ impl Store {
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM setup_links WHERE used_at IS NULL")
                 .execute(&mut *tx)
                 .await?;
@@ -166,7 +167,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<FirstAdminOutcome, StoreError> {
         let outcome = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let used = sqlx::query(
                 "UPDATE setup_links SET used_at = $1 \
                  WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1",

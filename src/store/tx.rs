@@ -50,3 +50,27 @@ impl StoreTx {
         Ok(())
     }
 }
+
+/// Opens a write transaction on a pool of either backend: `BEGIN IMMEDIATE` on SQLite, so
+/// a transaction that reads before it writes never fails to upgrade its lock.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Database = Sqlite;
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Database = Postgres;
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
