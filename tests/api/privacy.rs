@@ -36,7 +36,7 @@ const SENTENCE: &str = "The blue van waits behind Marigold Laundry on Quenby Str
 const DISTINCTIVE_WORDS: [&str; 4] = ["passport", "Marigold", "Quenby", "Zubrowka"];
 
 #[tokio::test]
-async fn nothing_a_texter_sent_can_be_read_in_the_database_files_or_the_logs() {
+async fn nothing_a_texter_sent_can_be_read_in_the_database_the_logs_or_the_metrics() {
     let database = TestDatabase::create().await;
     let master_key = MasterKey::generate().encode();
     let token = staff_token_through_the_binary(&database, &master_key);
@@ -64,6 +64,14 @@ async fn nothing_a_texter_sent_can_be_read_in_the_database_files_or_the_logs() {
         alias = accepted["alias"].as_str().unwrap().to_owned();
     }
     wait_for_replies(&client, &server.address, &token, 2).await;
+    let metrics = client
+        .get(format!("{}/metrics", server.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let logs = server.stop();
 
     let mut needles: Vec<&str> = NUMBER_FORMATS.to_vec();
@@ -83,8 +91,17 @@ async fn nothing_a_texter_sent_can_be_read_in_the_database_files_or_the_logs() {
             !contains(logs.as_bytes(), needle),
             "{needle:?} is in the logs"
         );
+        assert!(
+            !contains(metrics.as_bytes(), needle),
+            "{needle:?} is in the metrics"
+        );
     }
     assert!(logs.contains("DEBUG"), "debug logs were captured");
+    assert!(
+        logs.contains(&alias),
+        "the texts' arrival was logged, by alias"
+    );
+    assert!(metrics.contains("# EOF"), "metrics were read");
 }
 
 #[tokio::test]
