@@ -136,8 +136,8 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Destroys the contact's data key, number, message bodies and notes, and closes its
-    /// tickets. What stays: alias, blind index, opt-out and erase times (the suppression
+    /// Destroys the contact's data key, number, message bodies, notes and outbox bodies,
+    /// and closes its tickets. What stays: alias, blind index, opt-out and erase times (the suppression
     /// record), and counts and timings.
     pub async fn erase_contact(
         &mut self,
@@ -174,6 +174,17 @@ impl StoreTx {
             .execute(&mut *conn)
             .await?
             .rows_affected();
+            // Finished texts (sent, failed, or `unknown` after an interrupted send) may still
+            // hold a body or their own key; queued ones are cancelled by the caller.
+            sqlx::query(
+                "UPDATE outbox SET sealed_body = NULL, own_key_id = NULL, \
+                 own_wrapped_key = NULL, own_sealed_number = NULL WHERE contact_id = $1 \
+                 AND (sealed_body IS NOT NULL OR own_wrapped_key IS NOT NULL \
+                 OR own_sealed_number IS NOT NULL)",
+            )
+            .bind(contact_id)
+            .execute(&mut *conn)
+            .await?;
             let tickets_closed = sqlx::query(
                 "UPDATE tickets SET status = 'closed', closed_at = $1, updated_at = $1, \
                  waiting_since = NULL WHERE contact_id = $2 AND status <> 'closed'",

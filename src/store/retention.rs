@@ -30,7 +30,8 @@ impl Store {
         Ok((messages.unsigned_abs(), notes.unsigned_abs()))
     }
 
-    /// Destroys them, in one transaction.
+    /// Destroys them, and the bodies of those tickets' finished outbox texts, in one
+    /// transaction.
     pub async fn destroy_expired_bodies(
         &self,
         cutoff: Timestamp,
@@ -58,6 +59,18 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // A text left `unknown` by an interrupted send keeps its body; so would any
+            // other finished text that did not forget it. Queued texts are left to the worker.
+            sqlx::query(
+                "UPDATE outbox SET sealed_body = NULL, own_key_id = NULL, \
+                 own_wrapped_key = NULL, own_sealed_number = NULL \
+                 WHERE status NOT IN ('queued', 'sending') AND sealed_body IS NOT NULL \
+                 AND ticket_id IN \
+                 (SELECT id FROM tickets WHERE status = 'closed' AND closed_at < $1)",
+            )
+            .bind(cutoff.millis())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             (messages, notes)
         });

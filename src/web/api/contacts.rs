@@ -20,6 +20,8 @@ struct Erased {
 
 #[derive(Deserialize)]
 pub struct RevealRequest {
+    /// Missing counts as blank, so both get the same 422 as a reason of spaces.
+    #[serde(default)]
     reason: String,
 }
 
