@@ -172,18 +172,21 @@ impl Application {
             state.outbox_wakeup.clone(),
             state.public_url.clone(),
         );
-        let interrupted_before = match store.backend_name() {
-            // One node: anything still `sending` was cut off by the last stop.
-            "sqlite" => state.clock.now().plus(Duration::from_secs(1)),
-            // Several nodes may share the database: only sends stuck for minutes count.
-            _ => Timestamp(state.clock.now().millis() - INTERRUPTED_AFTER.as_millis() as i64),
+        // One node (SQLite): anything still `sending` was cut off by the last stop. Several
+        // nodes may share PostgreSQL: only sends stuck for minutes count, at start and in
+        // the worker's sweep.
+        let shared_database = store.backend_name() != "sqlite";
+        let interrupted_before = if shared_database {
+            Timestamp(state.clock.now().millis() - INTERRUPTED_AFTER.as_millis() as i64)
+        } else {
+            state.clock.now().plus(Duration::from_secs(1))
         };
         worker
             .reconcile_interrupted(interrupted_before)
             .await
             .map_err(StartupError::Store)?;
         let (stop_outbox, stop_receiver) = watch::channel(false);
-        let outbox = worker.spawn(stop_receiver);
+        let outbox = worker.spawn(stop_receiver, shared_database.then_some(INTERRUPTED_AFTER));
         let server = serve(listener, &settings, state)?;
 
         let base = public_url.as_str().trim_end_matches('/').to_owned();

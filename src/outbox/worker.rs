@@ -32,6 +32,8 @@ const FAILOVER_AFTER: u32 = 3;
 const PAUSE_ON_MISCONFIGURATION: Duration = Duration::from_secs(5 * 60);
 /// The most texts one claim takes.
 const MAX_BATCH: i64 = 50;
+/// How often a shared database is swept for sends that another node abandoned.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// What the worker needs; cheap to clone into each channel's loop.
 #[derive(Clone)]
@@ -127,7 +129,15 @@ impl OutboxWorker {
     }
 
     /// Runs one loop per channel until `stop` turns true; in-flight sends finish first.
-    pub fn spawn(&self, stop: watch::Receiver<bool>) -> JoinSet<()> {
+    /// With `sweep_stale_after`, also marks `unknown`, every few seconds, texts left
+    /// `sending` for longer than that: on a database several nodes share, a node that stops
+    /// mid-send leaves texts that only a sweep finds, since a start reconciles only texts
+    /// claimed long enough before it.
+    pub fn spawn(
+        &self,
+        stop: watch::Receiver<bool>,
+        sweep_stale_after: Option<Duration>,
+    ) -> JoinSet<()> {
         let mut loops = JoinSet::new();
         for channel in self.inner.channels.iter() {
             let worker = self.clone();
@@ -135,7 +145,28 @@ impl OutboxWorker {
             let stop = stop.clone();
             loops.spawn(async move { worker.run_channel(&name, stop).await });
         }
+        if let Some(stale_after) = sweep_stale_after {
+            let worker = self.clone();
+            loops.spawn(async move { worker.sweep_interrupted(stale_after, stop).await });
+        }
         loops
+    }
+
+    async fn sweep_interrupted(&self, stale_after: Duration, mut stop: watch::Receiver<bool>) {
+        let stale_after = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(SWEEP_EVERY) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+            let before = Timestamp(self.inner.clock.now().millis().saturating_sub(stale_after));
+            if let Err(error) = self.reconcile_interrupted(before).await {
+                tracing::warn!(error = %error, "outbox sweep for interrupted sends failed");
+            }
+        }
     }
 
     async fn run_channel(&self, name: &str, mut stop: watch::Receiver<bool>) {

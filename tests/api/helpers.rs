@@ -24,6 +24,8 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     pub database: TestDatabase,
     pub master_key: String,
+    /// The service's keys, to seal contacts and texts that tests queue directly.
+    pub vault: std::sync::Arc<textline::privacy::vault::Vault>,
     _handle: actix_web::dev::ServerHandle,
 }
 
@@ -99,6 +101,7 @@ async fn start(settings: Settings, database: TestDatabase, master_key: String) -
         .as_ref()
         .map(|link| link.expose_secret().to_owned());
     let store = application.store();
+    let vault = application.vault();
     let handle = application.server_handle();
     tokio::spawn(application.run_until_stopped());
 
@@ -113,6 +116,7 @@ async fn start(settings: Settings, database: TestDatabase, master_key: String) -
         setup_link,
         database,
         master_key,
+        vault,
         _handle: handle,
     }
 }
@@ -301,9 +305,18 @@ impl TestApp {
 
 /// Starts a service with a `textline.toml` of the given text and extra variables.
 pub async fn spawn_app_configured(config: &str, extra: &[(&str, &str)]) -> TestApp {
-    init_test_logs();
     let database = TestDatabase::create().await;
-    let master_key = MasterKey::generate().encode();
+    spawn_app_configured_on(database, MasterKey::generate().encode(), config, extra).await
+}
+
+/// Starts a service with a `textline.toml` of the given text on an existing test database.
+pub async fn spawn_app_configured_on(
+    database: TestDatabase,
+    master_key: String,
+    config: &str,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    init_test_logs();
     let mut environment = database.environment();
     environment.push(("TEXTLINE_MASTER_KEY".into(), master_key.clone()));
     environment.extend(

@@ -11,6 +11,7 @@ mod helpers;
 mod key_rotation;
 mod master_key;
 mod migrations;
+mod outbox;
 mod privacy;
 mod provider_clients;
 mod setup;
