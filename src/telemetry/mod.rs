@@ -13,7 +13,7 @@ use crate::config::LogFormat;
 /// Variable holding a log filter such as `info` or `textline=debug`.
 pub const LOG_FILTER_VARIABLE: &str = "TEXTLINE_LOG";
 
-const DEFAULT_FILTER: &str = "info,sqlx=warn,actix_server=warn";
+const DEFAULT_FILTER: &str = "info,sqlx=warn,actix_server=warn,tokio_cron_scheduler=warn";
 
 /// Installs the global subscriber. Safe to call more than once; later calls do nothing.
 pub fn init(format: LogFormat) {
