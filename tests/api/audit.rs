@@ -1,6 +1,5 @@
 //! The audit chain detects edited and deleted entries, and survives expiry.
 
-use sqlx::Connection;
 use textline::audit::{self, Action, Actor, AuditEntry, ChainBreak, VerifyError};
 use textline::clock::Timestamp;
 
@@ -19,26 +18,6 @@ async fn append_five(app: &TestApp) {
     for n in 1..=5 {
         app.store
             .append_audit(&entry(&format!("ticket:{n}")), Timestamp(n * 1_000))
-            .await
-            .unwrap();
-    }
-}
-
-async fn tamper(app: &TestApp, statement: &'static str) {
-    if app.database.url.starts_with("sqlite") {
-        let mut connection = sqlx::SqliteConnection::connect(&app.database.url)
-            .await
-            .unwrap();
-        sqlx::query(statement)
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    } else {
-        let mut connection = sqlx::PgConnection::connect(&app.database.url)
-            .await
-            .unwrap();
-        sqlx::query(statement)
-            .execute(&mut connection)
             .await
             .unwrap();
     }
@@ -65,11 +44,8 @@ async fn an_untouched_chain_verifies() {
 async fn an_edited_entry_is_detected() {
     let app = spawn_app().await;
     append_five(&app).await;
-    tamper(
-        &app,
-        "UPDATE audit_log SET subject = 'ticket:99' WHERE id = 3",
-    )
-    .await;
+    app.execute("UPDATE audit_log SET subject = 'ticket:99' WHERE id = 3")
+        .await;
 
     assert_eq!(
         broken(audit::verify(&app.store).await),
@@ -81,7 +57,7 @@ async fn an_edited_entry_is_detected() {
 async fn a_deleted_entry_is_detected() {
     let app = spawn_app().await;
     append_five(&app).await;
-    tamper(&app, "DELETE FROM audit_log WHERE id = 2").await;
+    app.execute("DELETE FROM audit_log WHERE id = 2").await;
 
     assert_eq!(
         broken(audit::verify(&app.store).await),
@@ -93,7 +69,7 @@ async fn a_deleted_entry_is_detected() {
 async fn a_deleted_newest_entry_is_detected() {
     let app = spawn_app().await;
     append_five(&app).await;
-    tamper(&app, "DELETE FROM audit_log WHERE id = 5").await;
+    app.execute("DELETE FROM audit_log WHERE id = 5").await;
 
     assert_eq!(
         broken(audit::verify(&app.store).await),

@@ -344,3 +344,51 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// Runs one statement on the test database, as an intruder or an operator would.
+    pub async fn execute(&self, statement: &str) {
+        use sqlx::Connection;
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        if self.database.url.starts_with("sqlite") {
+            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
+                .await
+                .unwrap();
+            sqlx::query(statement)
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        } else {
+            let mut connection = sqlx::PgConnection::connect(&self.database.url)
+                .await
+                .unwrap();
+            sqlx::query(statement)
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// One text value from a query on the test database.
+    pub async fn text(&self, sql: &str) -> String {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.database.url.starts_with("sqlite") {
+            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .unwrap()
+        } else {
+            let mut connection = sqlx::PgConnection::connect(&self.database.url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .unwrap()
+        }
+    }
+}

@@ -283,12 +283,9 @@ async fn a_dry_run_purge_through_the_binary_reports_counts_and_destroys_nothing(
     let contact = texter(&app, &token, "+14155550141").await;
     // The binary runs on the system clock: a ticket closed in 1970 has long expired.
     // No ticket-closing API yet (issue #7): the ticket is closed by SQL.
-    execute(
-        &app,
-        &format!(
-            "UPDATE tickets SET status = 'closed', closed_at = 1000 WHERE contact_id = {contact}"
-        ),
-    )
+    app.execute(&format!(
+        "UPDATE tickets SET status = 'closed', closed_at = 1000 WHERE contact_id = {contact}"
+    ))
     .await;
     let audit_entries = app.scalar("SELECT COUNT(*) FROM audit_log").await;
     let bodies = bodies_of(&app, contact).await;
@@ -403,14 +400,11 @@ async fn texter_with_history(app: &TestApp, token: &str) -> String {
     let alias = first_text(app, token).await;
     app.text_from(token, TEXTER, SENTENCE).await;
     let contact = contact_id(app, &alias).await;
-    execute(
-        app,
-        &format!(
-            "INSERT INTO ticket_notes (ticket_id, author_id, sealed_body, created_at) \
+    app.execute(&format!(
+        "INSERT INTO ticket_notes (ticket_id, author_id, sealed_body, created_at) \
              SELECT id, NULL, {}, opened_at FROM tickets WHERE contact_id = {contact}",
-            blob_literal(app)
-        ),
-    )
+        blob_literal(app)
+    ))
     .await;
     interrupted_send_to(app, contact).await;
     alias
@@ -418,17 +412,14 @@ async fn texter_with_history(app: &TestApp, token: &str) -> String {
 
 /// A reply left `unknown` by a send that was interrupted: it keeps its sealed body.
 async fn interrupted_send_to(app: &TestApp, contact: i64) {
-    execute(
-        app,
-        &format!(
-            "INSERT INTO outbox (contact_id, ticket_id, channel, lane, purpose, unsolicited, \
+    app.execute(&format!(
+        "INSERT INTO outbox (contact_id, ticket_id, channel, lane, purpose, unsolicited, \
              form, sealed_body, segments, encoding, status, next_attempt_at, created_at, \
              finished_at) SELECT {contact}, id, 'default', 0, 'reply', FALSE, 'free', {}, 1, \
              'gsm7', 'unknown', opened_at, opened_at, opened_at FROM tickets \
              WHERE contact_id = {contact}",
-            blob_literal(app)
-        ),
-    )
+        blob_literal(app)
+    ))
     .await;
 }
 
@@ -551,13 +542,10 @@ async fn bodies_of(app: &TestApp, contact_id: i64) -> i64 {
 
 async fn close_ticket_of(app: &TestApp, contact_id: i64) {
     let now = app.clock.now().millis();
-    execute(
-        app,
-        &format!(
-            "UPDATE tickets SET status = 'closed', closed_at = {now}, updated_at = {now} \
+    app.execute(&format!(
+        "UPDATE tickets SET status = 'closed', closed_at = {now}, updated_at = {now} \
              WHERE contact_id = {contact_id}"
-        ),
-    )
+    ))
     .await;
 }
 
@@ -605,27 +593,6 @@ fn blob_literal(app: &TestApp) -> &'static str {
 
 fn is_sqlite(database: &TestDatabase) -> bool {
     database.url.starts_with("sqlite")
-}
-
-async fn execute(app: &TestApp, statement: &str) {
-    let statement = sqlx::AssertSqlSafe(statement.to_owned());
-    if is_sqlite(&app.database) {
-        let mut connection = sqlx::SqliteConnection::connect(&app.database.url)
-            .await
-            .unwrap();
-        sqlx::query(statement)
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    } else {
-        let mut connection = sqlx::PgConnection::connect(&app.database.url)
-            .await
-            .unwrap();
-        sqlx::query(statement)
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    }
 }
 
 async fn bytes(app: &TestApp, query: &str) -> Vec<Vec<u8>> {

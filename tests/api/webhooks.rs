@@ -497,7 +497,9 @@ async fn status_callbacks_never_move_a_delivery_backwards() {
         .eventually("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", 1)
         .await;
     assert_eq!(sent, 1);
-    let provider_id = first_provider_id(app).await;
+    let provider_id = app
+        .text("SELECT provider_message_id FROM outbox WHERE status = 'sent'")
+        .await;
     let status = |word: &str| {
         vec![
             ("MessageSid".to_owned(), provider_id.clone()),
@@ -539,26 +541,4 @@ async fn status_callbacks_never_move_a_delivery_backwards() {
             .await,
         1
     );
-}
-
-async fn first_provider_id(app: &TestApp) -> String {
-    use sqlx::Connection;
-    let sql = "SELECT provider_message_id FROM outbox WHERE status = 'sent'";
-    if app.database.url.starts_with("sqlite") {
-        let mut connection = sqlx::SqliteConnection::connect(&app.database.url)
-            .await
-            .unwrap();
-        sqlx::query_scalar(sql)
-            .fetch_one(&mut connection)
-            .await
-            .unwrap()
-    } else {
-        let mut connection = sqlx::PgConnection::connect(&app.database.url)
-            .await
-            .unwrap();
-        sqlx::query_scalar(sql)
-            .fetch_one(&mut connection)
-            .await
-            .unwrap()
-    }
 }
