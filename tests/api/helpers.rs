@@ -135,8 +135,11 @@ impl TestDatabase {
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
                 run_postgres(&base, &format!("CREATE SCHEMA {schema}")).await;
                 let mut url = url::Url::parse(&base).expect("valid PostgreSQL URL");
+                // The application name marks the test's sessions, so the cleanup can end
+                // any that its service left open.
                 url.query_pairs_mut()
-                    .append_pair("options", &format!("-c search_path={schema}"));
+                    .append_pair("options", &format!("-c search_path={schema}"))
+                    .append_pair("application_name", &schema);
                 Self {
                     data_dir,
                     url: url.to_string(),
@@ -177,19 +180,29 @@ impl Drop for TestDatabase {
         let Some((base, schema)) = self.postgres_schema.take() else {
             return;
         };
-        // Drop runs outside async context; a small runtime on its own thread does the work.
-        let _ = std::thread::spawn(move || {
+        // The test's service may still run on this thread's runtime and hold locks the
+        // drop waits for; so the drop runs on a thread of its own, ends the service's
+        // sessions first, and is waited for only briefly. A schema left behind by a test
+        // that ends with the process goes with the CI database.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build();
             if let Ok(runtime) = runtime {
+                let sessions = format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = '{schema}'"
+                );
+                runtime.block_on(run_postgres(&base, &sessions));
                 runtime.block_on(run_postgres(
                     &base,
                     &format!("DROP SCHEMA {schema} CASCADE"),
                 ));
             }
-        })
-        .join();
+            let _ = done.send(());
+        });
+        let _ = finished.recv_timeout(std::time::Duration::from_secs(5));
     }
 }
 
