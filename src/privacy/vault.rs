@@ -55,19 +55,14 @@ impl Vault {
 
     /// Knows `current` and `previous` at once, as during a rotation.
     pub fn rotating(current: MasterKey, previous: MasterKey) -> Self {
-        let vault = Self::new(MasterKey::generate());
-        vault.start_rotation(current, previous);
-        vault
+        Self {
+            keys: RwLock::new(Arc::new(Keys::rotating(current, previous))),
+        }
     }
 
     /// Switches to `current` as the wrapping key while still opening what `previous` wrapped.
     pub fn start_rotation(&self, current: MasterKey, previous: MasterKey) {
-        let indexers = vec![BlindIndexer::new(&current), BlindIndexer::new(&previous)];
-        let keys = Keys {
-            ring: KeyRing::with_previous(current, previous),
-            indexers,
-        };
-        self.replace(keys);
+        self.replace(Keys::rotating(current, previous));
     }
 
     /// Forgets the previous key once a rotation is over: `current` alone wraps and opens.
@@ -161,6 +156,14 @@ impl Keys {
         Self {
             indexers: vec![BlindIndexer::new(&master)],
             ring: KeyRing::new(master),
+        }
+    }
+
+    /// Current key's indexer first, then the previous key's.
+    fn rotating(current: MasterKey, previous: MasterKey) -> Self {
+        Self {
+            indexers: vec![BlindIndexer::new(&current), BlindIndexer::new(&previous)],
+            ring: KeyRing::with_previous(current, previous),
         }
     }
 }

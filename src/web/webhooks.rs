@@ -7,7 +7,6 @@
 //! after the transaction that stores it has committed, so a provider retry is the only
 //! way a text can arrive twice, and duplicates are dropped by provider message id.
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::channels::Channel;
@@ -331,13 +330,6 @@ fn collect_headers(request: &HttpRequest) -> Headers {
         if let Ok(value) = value.to_str() {
             headers.insert(name.as_str(), value);
         }
-    }
-    if let Some(kind) = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|kind| kind.to_str().ok())
-    {
-        headers.insert("content-type", kind);
     }
     headers
 }

@@ -1,5 +1,3 @@
-use sqlx::Connection;
-
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -27,7 +25,7 @@ async fn readyz_answers_ready_on_a_migrated_database() {
 #[tokio::test]
 async fn readyz_answers_503_when_migrations_are_missing() {
     let app = spawn_app().await;
-    forget_migrations(&app.database.url).await;
+    app.execute("DELETE FROM _sqlx_migrations").await;
 
     let response = app.get("/readyz").await;
 
@@ -109,20 +107,4 @@ async fn metrics_count_requests_by_route_template_without_paths_or_queries() {
     assert!(text.contains("textline_db_pool_connections"), "{text}");
     assert!(!text.contains("15551234567"));
     assert!(!text.contains("/no/such/page"));
-}
-
-async fn forget_migrations(url: &str) {
-    if url.starts_with("sqlite") {
-        let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query("DELETE FROM _sqlx_migrations")
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    } else {
-        let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query("DELETE FROM _sqlx_migrations")
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    }
 }

@@ -261,26 +261,9 @@ impl TestApp {
 
 impl TestApp {
     /// One number from a query on the test database, for assertions on stored state.
+    /// One number from a query on the test database, for assertions on stored state.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        use sqlx::Connection;
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        if self.database.url.starts_with("sqlite") {
-            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
-                .await
-                .unwrap();
-            sqlx::query_scalar(sql)
-                .fetch_one(&mut connection)
-                .await
-                .unwrap()
-        } else {
-            let mut connection = sqlx::PgConnection::connect(&self.database.url)
-                .await
-                .unwrap();
-            sqlx::query_scalar(sql)
-                .fetch_one(&mut connection)
-                .await
-                .unwrap()
-        }
+        self.query_one(sql).await
     }
 
     /// Texts a line as a pretend texter through the simulator channel.
@@ -383,7 +366,18 @@ impl TestApp {
     }
 
     /// One text value from a query on the test database.
+    /// One text value from a query on the test database.
     pub async fn text(&self, sql: &str) -> String {
+        self.query_one(sql).await
+    }
+
+    /// The single value a query gives, on whichever backend the test runs.
+    async fn query_one<T>(&self, sql: &str) -> T
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
         use sqlx::Connection;
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         if self.database.url.starts_with("sqlite") {
